@@ -1,3 +1,182 @@
-fn main() {
-    println!("Hello, world!");
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use aws_syslog_forwarder::config::Config;
+use aws_syslog_forwarder::findings::{EcrFindings, FileFindings, FindingsSource};
+use aws_syslog_forwarder::handler::{Forwarder, Outcome};
+use aws_syslog_forwarder::replay;
+use aws_syslog_forwarder::transport::{Sink, SyslogSender, WriterSink};
+use clap::{Parser, Subcommand};
+use lambda_runtime::{LambdaEvent, service_fn};
+use serde_json::value::RawValue;
+
+/// Forwards CloudWatch Logs and ECR image-scan events to a SIEM over syslog (TCP/TLS).
+///
+/// Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it runs the Lambda runtime loop; `replay` processes
+/// saved events from files or stdin. Configuration comes from the environment (see README).
+#[derive(Parser)]
+#[command(version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Process events exactly as the Lambda would. Without SYSLOG_HOST, print the framed syslog
+    /// messages to stdout.
+    Replay {
+        /// A saved `aws ecr describe-image-scan-findings` output to use instead of calling ECR.
+        #[arg(long, value_name = "FILE")]
+        findings: Option<PathBuf>,
+        /// Files holding one JSON event each (or JSON Lines); none or `-` reads stdin.
+        #[arg(value_name = "EVENT_FILE")]
+        events: Vec<PathBuf>,
+    },
+}
+
+/// Time kept back from the Lambda deadline, so a failing delivery reports instead of being killed.
+const DEADLINE_MARGIN: Duration = Duration::from_millis(500);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match cli.command {
+        Some(Command::Replay { findings, events }) => {
+            runtime.block_on(run_replay(findings, events))
+        }
+        None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => {
+            runtime.block_on(run_lambda())
+        }
+        None => {
+            eprintln!(
+                "AWS_LAMBDA_RUNTIME_API is not set, so this is not a Lambda environment.\n\
+                 To process saved events, run: aws-syslog-forwarder replay [--findings FILE] [EVENT_FILE ...]"
+            );
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn load_config() -> Result<Config, ExitCode> {
+    Config::from_env().map_err(|e| {
+        tracing::error!("configuration error: {e}");
+        eprintln!("configuration error: {e}");
+        ExitCode::from(2)
+    })
+}
+
+fn syslog_sink(config: &Config) -> Result<Option<Sink>, ExitCode> {
+    let Some(destination) = &config.destination else {
+        return Ok(None);
+    };
+    match SyslogSender::new(destination) {
+        Ok(sender) => Ok(Some(Sink::Syslog(Box::new(sender)))),
+        Err(e) => {
+            tracing::error!("configuration error: {e}");
+            eprintln!("configuration error: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+async fn run_lambda() -> ExitCode {
+    lambda_runtime::tracing::init_default_subscriber();
+    let config = match load_config() {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let sink = match syslog_sink(&config) {
+        Ok(Some(sink)) => sink,
+        Ok(None) => {
+            tracing::error!(
+                "configuration error: SYSLOG_HOST is not set: set it to the SIEM's syslog receiver"
+            );
+            return ExitCode::from(2);
+        }
+        Err(code) => return code,
+    };
+    tracing::info!(?sink, "forwarder ready");
+    let forwarder = Arc::new(Forwarder::new(config.syslog, EcrFindings::lazy(), sink));
+    let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
+        let forwarder = Arc::clone(&forwarder);
+        async move { handle(&forwarder, event).await }
+    });
+    match lambda_runtime::run(handler).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("Lambda runtime stopped: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn handle<F: FindingsSource>(
+    forwarder: &Forwarder<F>,
+    event: LambdaEvent<Box<RawValue>>,
+) -> Result<Outcome, lambda_runtime::Error> {
+    let now_ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    let remaining = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+    let deadline = tokio::time::Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN);
+    match forwarder.forward(event.payload.get(), deadline).await {
+        Ok(outcome) => {
+            tracing::info!(
+                records = outcome.records,
+                messages = outcome.messages,
+                "forwarded"
+            );
+            Ok(outcome)
+        }
+        Err(e) => {
+            tracing::error!(request_id = %event.context.request_id, "{e}");
+            Err(e.into())
+        }
+    }
+}
+
+async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>) -> ExitCode {
+    lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
+    let config = match load_config() {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    let sink = match syslog_sink(&config) {
+        Ok(sink) => sink.unwrap_or_else(|| Sink::Writer(WriterSink::stdout())),
+        Err(code) => return code,
+    };
+    let summary = match findings {
+        Some(path) => match FileFindings::load(&path) {
+            Ok(file) => replay::run(&Forwarder::new(config.syslog, file, sink), &events).await,
+            Err(e) => {
+                eprintln!("replay: {e}");
+                return ExitCode::from(2);
+            }
+        },
+        None => {
+            replay::run(
+                &Forwarder::new(config.syslog, EcrFindings::lazy(), sink),
+                &events,
+            )
+            .await
+        }
+    };
+    eprintln!("{summary}");
+    if summary.success() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }

@@ -1,0 +1,453 @@
+//! Configuration from the environment. Every invalid value stops start-up with a message that names
+//! the variable.
+
+use std::time::Duration;
+
+use crate::syslog::sanitize::is_sd_name;
+use crate::syslog::{Framing, SyslogFormat, SyslogSettings};
+
+const DEFAULT_SD_ID: &str = "aws@32473";
+const MIN_MESSAGE_BYTES: usize = 480;
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{var} is not set: {hint}")]
+    Missing {
+        var: &'static str,
+        hint: &'static str,
+    },
+    #[error("{var} is invalid: {reason}")]
+    Invalid { var: &'static str, reason: String },
+}
+
+/// Where and how to reach the SIEM's syslog receiver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Destination {
+    pub host: String,
+    pub port: u16,
+    /// `None` = plain TCP.
+    pub tls: Option<TlsSettings>,
+    pub connect_timeout: Duration,
+    pub write_timeout: Duration,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsSettings {
+    /// PEM certificates to trust instead of the Mozilla roots.
+    pub ca_pem: Option<String>,
+    /// Name (or IP address) the server certificate must carry.
+    pub server_name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// `None` when `SYSLOG_HOST` is unset: replay then writes to stdout.
+    pub destination: Option<Destination>,
+    pub syslog: SyslogSettings,
+}
+
+impl Config {
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Config::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads configuration through `lookup` (a variable name to its value), so tests need not touch
+    /// the process environment.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let get = |var: &'static str| lookup(var).filter(|v| !v.trim().is_empty());
+
+        let organisation = get("ORGANISATION").ok_or(ConfigError::Missing {
+            var: "ORGANISATION",
+            hint: "set it to the tenant name the SIEM extracts (1-64 printable characters, no comma)",
+        })?;
+        validate_organisation(&organisation)?;
+
+        let format = match get("SYSLOG_FORMAT")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("rfc5424") => SyslogFormat::Rfc5424,
+            Some("rfc3164") => SyslogFormat::Rfc3164,
+            Some(other) => return Err(invalid("SYSLOG_FORMAT", other, "use rfc5424 or rfc3164")),
+        };
+        let framing = match get("SYSLOG_FRAMING")
+            .map(|v| v.to_ascii_lowercase())
+            .as_deref()
+        {
+            None | Some("octet-counting") => Framing::OctetCounting,
+            Some("lf") => Framing::Lf,
+            Some(other) => {
+                return Err(invalid("SYSLOG_FRAMING", other, "use octet-counting or lf"));
+            }
+        };
+        let facility = match get("SYSLOG_FACILITY") {
+            None => 16,
+            Some(v) => parse_facility(&v)?,
+        };
+        let max_message_bytes = match get("SYSLOG_MAX_MESSAGE_BYTES") {
+            None => 8192,
+            Some(v) => {
+                let n: usize = parse_number("SYSLOG_MAX_MESSAGE_BYTES", &v)?;
+                if n != 0 && n < MIN_MESSAGE_BYTES {
+                    return Err(invalid(
+                        "SYSLOG_MAX_MESSAGE_BYTES",
+                        &v,
+                        "use 0 (no cap) or at least 480, the size every RFC 5424 receiver must accept",
+                    ));
+                }
+                n
+            }
+        };
+        let sd_id = match get("SYSLOG_SD_ID") {
+            None => Some(DEFAULT_SD_ID.to_owned()),
+            Some(v) if v == "-" => None,
+            Some(v) if is_sd_name(&v) => Some(v),
+            Some(v) => {
+                return Err(invalid(
+                    "SYSLOG_SD_ID",
+                    &v,
+                    "use 1-32 printable ASCII characters without '=', ' ', ']' or '\"' (e.g. aws@32473), or - for none",
+                ));
+            }
+        };
+        let utf8_bom = match get("SYSLOG_UTF8_BOM") {
+            None => false,
+            Some(v) => parse_bool("SYSLOG_UTF8_BOM", &v)?,
+        };
+
+        let destination = match get("SYSLOG_HOST") {
+            None => None,
+            Some(host) => Some(destination(host.trim().to_owned(), &get)?),
+        };
+
+        Ok(Config {
+            destination,
+            syslog: SyslogSettings {
+                organisation,
+                format,
+                framing,
+                facility,
+                max_message_bytes,
+                sd_id,
+                utf8_bom,
+            },
+        })
+    }
+}
+
+fn destination(
+    host: String,
+    get: &impl Fn(&'static str) -> Option<String>,
+) -> Result<Destination, ConfigError> {
+    let tls = match get("SYSLOG_TLS") {
+        None => true,
+        Some(v) => parse_bool("SYSLOG_TLS", &v)?,
+    };
+    let port = match get("SYSLOG_PORT") {
+        None if tls => 6514,
+        None => 514,
+        Some(v) => match parse_number::<u16>("SYSLOG_PORT", &v)? {
+            0 => return Err(invalid("SYSLOG_PORT", &v, "use a port from 1 to 65535")),
+            p => p,
+        },
+    };
+    let tls = if tls {
+        let server_name = get("SYSLOG_TLS_SERVER_NAME").unwrap_or_else(|| host.clone());
+        Some(TlsSettings {
+            ca_pem: get("SYSLOG_TLS_CA"),
+            server_name: server_name.trim().to_owned(),
+        })
+    } else {
+        None
+    };
+    Ok(Destination {
+        host,
+        port,
+        tls,
+        connect_timeout: parse_millis(get, "SYSLOG_CONNECT_TIMEOUT_MS", 5_000)?,
+        write_timeout: parse_millis(get, "SYSLOG_WRITE_TIMEOUT_MS", 10_000)?,
+    })
+}
+
+fn invalid(var: &'static str, value: &str, fix: &str) -> ConfigError {
+    // Values are echoed only when short: a PEM or a pasted secret must not land in logs.
+    let shown = if value.len() <= 64 {
+        format!("{value:?}")
+    } else {
+        format!("a {}-character value", value.chars().count())
+    };
+    ConfigError::Invalid {
+        var,
+        reason: format!("got {shown}; {fix}"),
+    }
+}
+
+fn validate_organisation(value: &str) -> Result<(), ConfigError> {
+    let chars = value.chars().count();
+    if !(1..=64).contains(&chars) {
+        return Err(invalid("ORGANISATION", value, "use 1-64 characters"));
+    }
+    if value.contains(',') {
+        return Err(invalid(
+            "ORGANISATION",
+            value,
+            "remove the comma: the SIEM reads the tenant up to the first comma",
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(invalid(
+            "ORGANISATION",
+            value,
+            "use printable characters only",
+        ));
+    }
+    Ok(())
+}
+
+fn parse_bool(var: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "true" => Ok(true),
+        "false" => Ok(false),
+        _ => Err(invalid(var, value, "use true or false")),
+    }
+}
+
+fn parse_number<T: std::str::FromStr>(var: &'static str, value: &str) -> Result<T, ConfigError> {
+    value
+        .trim()
+        .parse()
+        .map_err(|_| invalid(var, value, "use a whole number in range"))
+}
+
+fn parse_millis(
+    get: &impl Fn(&'static str) -> Option<String>,
+    var: &'static str,
+    default: u64,
+) -> Result<Duration, ConfigError> {
+    match get(var) {
+        None => Ok(Duration::from_millis(default)),
+        Some(v) => match parse_number::<u64>(var, &v)? {
+            0 => Err(invalid(
+                var,
+                &v,
+                "use a number of milliseconds greater than 0",
+            )),
+            ms => Ok(Duration::from_millis(ms)),
+        },
+    }
+}
+
+const FACILITIES: [&str; 24] = [
+    "kern",
+    "user",
+    "mail",
+    "daemon",
+    "auth",
+    "syslog",
+    "lpr",
+    "news",
+    "uucp",
+    "cron",
+    "authpriv",
+    "ftp",
+    "ntp",
+    "security",
+    "console",
+    "solaris-cron",
+    "local0",
+    "local1",
+    "local2",
+    "local3",
+    "local4",
+    "local5",
+    "local6",
+    "local7",
+];
+
+fn parse_facility(value: &str) -> Result<u8, ConfigError> {
+    let v = value.trim().to_ascii_lowercase();
+    if let Some(index) = FACILITIES.iter().position(|name| *name == v) {
+        return Ok(index as u8);
+    }
+    match v.parse::<u8>() {
+        Ok(n) if n <= 23 => Ok(n),
+        _ => Err(invalid(
+            "SYSLOG_FACILITY",
+            value,
+            "use a facility name (kern, user, ..., local0-local7) or a number from 0 to 23",
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    fn error_var(vars: &[(&str, &str)]) -> &'static str {
+        match config(vars).unwrap_err() {
+            ConfigError::Missing { var, .. } | ConfigError::Invalid { var, .. } => var,
+        }
+    }
+
+    #[test]
+    fn defaults() {
+        let c = config(&[
+            ("ORGANISATION", "Acme"),
+            ("SYSLOG_HOST", "siem.example.com"),
+        ])
+        .unwrap();
+        let d = c.destination.unwrap();
+        assert_eq!(d.port, 6514);
+        assert_eq!(
+            d.tls,
+            Some(TlsSettings {
+                ca_pem: None,
+                server_name: "siem.example.com".into()
+            })
+        );
+        assert_eq!(d.connect_timeout, Duration::from_millis(5000));
+        assert_eq!(d.write_timeout, Duration::from_millis(10000));
+        assert_eq!(c.syslog.format, SyslogFormat::Rfc5424);
+        assert_eq!(c.syslog.framing, Framing::OctetCounting);
+        assert_eq!(c.syslog.facility, 16);
+        assert_eq!(c.syslog.max_message_bytes, 8192);
+        assert_eq!(c.syslog.sd_id.as_deref(), Some("aws@32473"));
+        assert!(!c.syslog.utf8_bom);
+    }
+
+    #[test]
+    fn no_host_means_no_destination() {
+        assert_eq!(
+            config(&[("ORGANISATION", "Acme")]).unwrap().destination,
+            None
+        );
+    }
+
+    #[test]
+    fn plain_tcp_defaults_to_514_and_sam_booleans_work() {
+        let c = config(&[
+            ("ORGANISATION", "A"),
+            ("SYSLOG_HOST", "h"),
+            ("SYSLOG_TLS", "False"),
+        ])
+        .unwrap();
+        let d = c.destination.unwrap();
+        assert_eq!((d.port, d.tls), (514, None));
+        let c = config(&[
+            ("ORGANISATION", "A"),
+            ("SYSLOG_HOST", "h"),
+            ("SYSLOG_TLS", "True"),
+        ])
+        .unwrap();
+        assert!(c.destination.unwrap().tls.is_some());
+    }
+
+    #[test]
+    fn every_option_parses() {
+        let c = config(&[
+            ("ORGANISATION", "Acme Corp"),
+            ("SYSLOG_HOST", "10.0.0.5"),
+            ("SYSLOG_PORT", "10514"),
+            ("SYSLOG_TLS_SERVER_NAME", "siem.internal"),
+            ("SYSLOG_TLS_CA", "-----BEGIN CERTIFICATE-----"),
+            ("SYSLOG_FORMAT", "RFC3164"),
+            ("SYSLOG_FRAMING", "lf"),
+            ("SYSLOG_FACILITY", "auth"),
+            ("SYSLOG_MAX_MESSAGE_BYTES", "0"),
+            ("SYSLOG_SD_ID", "-"),
+            ("SYSLOG_UTF8_BOM", "TRUE"),
+            ("SYSLOG_CONNECT_TIMEOUT_MS", "250"),
+            ("SYSLOG_WRITE_TIMEOUT_MS", "750"),
+        ])
+        .unwrap();
+        let d = c.destination.unwrap();
+        assert_eq!(d.port, 10514);
+        let tls = d.tls.unwrap();
+        assert_eq!(tls.server_name, "siem.internal");
+        assert!(tls.ca_pem.is_some());
+        assert_eq!(d.connect_timeout, Duration::from_millis(250));
+        assert_eq!(d.write_timeout, Duration::from_millis(750));
+        assert_eq!(c.syslog.format, SyslogFormat::Rfc3164);
+        assert_eq!(c.syslog.framing, Framing::Lf);
+        assert_eq!(c.syslog.facility, 4);
+        assert_eq!(c.syslog.max_message_bytes, 0);
+        assert_eq!(c.syslog.sd_id, None);
+        assert!(c.syslog.utf8_bom);
+        let c = config(&[("ORGANISATION", "A"), ("SYSLOG_FACILITY", "23")]).unwrap();
+        assert_eq!(c.syslog.facility, 23);
+    }
+
+    #[test]
+    fn errors_name_the_variable() {
+        let org = ("ORGANISATION", "Acme");
+        let host = ("SYSLOG_HOST", "h");
+        assert_eq!(error_var(&[]), "ORGANISATION");
+        assert_eq!(error_var(&[("ORGANISATION", "a,b")]), "ORGANISATION");
+        assert_eq!(
+            error_var(&[("ORGANISATION", &"x".repeat(65))]),
+            "ORGANISATION"
+        );
+        assert_eq!(error_var(&[("ORGANISATION", "a\nb")]), "ORGANISATION");
+        assert_eq!(error_var(&[org, host, ("SYSLOG_PORT", "0")]), "SYSLOG_PORT");
+        assert_eq!(
+            error_var(&[org, host, ("SYSLOG_PORT", "70000")]),
+            "SYSLOG_PORT"
+        );
+        assert_eq!(error_var(&[org, host, ("SYSLOG_TLS", "yes")]), "SYSLOG_TLS");
+        assert_eq!(
+            error_var(&[org, ("SYSLOG_FORMAT", "json")]),
+            "SYSLOG_FORMAT"
+        );
+        assert_eq!(
+            error_var(&[org, ("SYSLOG_FRAMING", "nul")]),
+            "SYSLOG_FRAMING"
+        );
+        assert_eq!(
+            error_var(&[org, ("SYSLOG_FACILITY", "24")]),
+            "SYSLOG_FACILITY"
+        );
+        assert_eq!(
+            error_var(&[org, ("SYSLOG_FACILITY", "local8")]),
+            "SYSLOG_FACILITY"
+        );
+        assert_eq!(
+            error_var(&[org, ("SYSLOG_MAX_MESSAGE_BYTES", "100")]),
+            "SYSLOG_MAX_MESSAGE_BYTES"
+        );
+        assert_eq!(
+            error_var(&[org, ("SYSLOG_MAX_MESSAGE_BYTES", "-1")]),
+            "SYSLOG_MAX_MESSAGE_BYTES"
+        );
+        assert_eq!(error_var(&[org, ("SYSLOG_SD_ID", "a b")]), "SYSLOG_SD_ID");
+        assert_eq!(
+            error_var(&[org, ("SYSLOG_UTF8_BOM", "1")]),
+            "SYSLOG_UTF8_BOM"
+        );
+        assert_eq!(
+            error_var(&[org, host, ("SYSLOG_CONNECT_TIMEOUT_MS", "0")]),
+            "SYSLOG_CONNECT_TIMEOUT_MS"
+        );
+        assert_eq!(
+            error_var(&[org, host, ("SYSLOG_WRITE_TIMEOUT_MS", "soon")]),
+            "SYSLOG_WRITE_TIMEOUT_MS"
+        );
+    }
+
+    #[test]
+    fn long_values_are_not_echoed() {
+        let pem_like = "A".repeat(500);
+        let err = config(&[("ORGANISATION", "A"), ("SYSLOG_FORMAT", &pem_like)]).unwrap_err();
+        assert!(!err.to_string().contains(&pem_like));
+        assert!(err.to_string().contains("500-character value"));
+    }
+}

@@ -1,0 +1,82 @@
+//! Wires the parts for one event: decode → records → syslog batch → delivery.
+
+use serde::Serialize;
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+use crate::findings::FindingsSource;
+use crate::record::Record;
+use crate::sources::{self, Limits, SourceError};
+use crate::syslog::{Batch, FormatError, Formatter, SyslogSettings};
+use crate::transport::{DeliveryError, Sink};
+
+/// What one event produced and delivered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Outcome {
+    pub records: usize,
+    /// Syslog messages, counting each part of a split record.
+    pub messages: usize,
+    pub delivered: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ForwardError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error("nothing was sent: {0}")]
+    Format(#[from] FormatError),
+    #[error("delivery failed: {0}")]
+    Delivery(#[from] DeliveryError),
+}
+
+/// The forwarder: shared by every invocation of a warm Lambda instance (its connection included).
+pub struct Forwarder<F> {
+    formatter: Formatter,
+    findings: F,
+    limits: Limits,
+    sink: Mutex<Sink>,
+}
+
+impl<F: FindingsSource> Forwarder<F> {
+    pub fn new(settings: SyslogSettings, findings: F, sink: Sink) -> Forwarder<F> {
+        Forwarder {
+            formatter: Formatter::new(settings),
+            findings,
+            limits: Limits::default(),
+            sink: Mutex::new(sink),
+        }
+    }
+
+    pub fn with_limits(mut self, limits: Limits) -> Forwarder<F> {
+        self.limits = limits;
+        self
+    }
+
+    /// Decodes one JSON event into records (ECR scans read their findings here).
+    pub async fn records(&self, raw_event: &str) -> Result<Vec<Record>, SourceError> {
+        sources::records(raw_event, self.limits, &self.findings).await
+    }
+
+    /// Formats records; fails before anything is sent.
+    pub fn batch(&self, records: &[Record]) -> Result<Batch, FormatError> {
+        self.formatter.batch(records)
+    }
+
+    /// Forwards one JSON event. Success means every record was delivered before `deadline`.
+    pub async fn forward(
+        &self,
+        raw_event: &str,
+        deadline: Instant,
+    ) -> Result<Outcome, ForwardError> {
+        let records = self.records(raw_event).await?;
+        let batch = self.batch(&records)?;
+        drop(records);
+        self.sink.lock().await.deliver(&batch, deadline).await?;
+        Ok(Outcome {
+            records: batch.records(),
+            messages: batch.messages(),
+            delivered: batch.records(),
+        })
+    }
+}

@@ -1,0 +1,15 @@
+//! Forwards AWS security telemetry (CloudWatch Logs subscriptions, ECR image scans, other EventBridge
+//! events) to a SIEM as tagged syslog messages over TCP or TLS.
+//!
+//! The parts know nothing of Lambda: [`sources`] turn input into [`record::Record`]s, [`syslog`] turns
+//! records into framed bytes, [`transport`] delivers bytes, and [`handler::Forwarder`] wires them.
+//! `main.rs` only picks the mode (Lambda runtime or `replay`).
+
+pub mod config;
+pub mod findings;
+pub mod handler;
+pub mod record;
+pub mod replay;
+pub mod sources;
+pub mod syslog;
+pub mod transport;

@@ -1,0 +1,96 @@
+//! The unit of forwarding: one record becomes one syslog message (or several parts when split).
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+/// Syslog severity (RFC 5424 section 6.2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Severity {
+    Emergency = 0,
+    Alert = 1,
+    Critical = 2,
+    Error = 3,
+    Warning = 4,
+    Notice = 5,
+    Informational = 6,
+    Debug = 7,
+}
+
+impl Severity {
+    pub fn code(self) -> u8 {
+        self as u8
+    }
+
+    /// Maps an ECR / Inspector finding severity to syslog: CRITICAL → 2, HIGH → 3, MEDIUM → 4, LOW → 5,
+    /// anything else (INFORMATIONAL, UNDEFINED, UNTRIAGED, unknown) → 6.
+    pub fn from_finding(severity: &str) -> Severity {
+        match severity.to_ascii_uppercase().as_str() {
+            "CRITICAL" => Severity::Critical,
+            "HIGH" => Severity::Error,
+            "MEDIUM" => Severity::Warning,
+            "LOW" => Severity::Notice,
+            _ => Severity::Informational,
+        }
+    }
+
+    /// The more severe of the two (lower syslog code).
+    pub fn max(self, other: Severity) -> Severity {
+        std::cmp::min(self, other)
+    }
+}
+
+/// What all records of one event share: built once per event, referenced by each record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    /// RFC 5424 HOSTNAME: the AWS account id.
+    pub hostname: String,
+    /// RFC 5424 APP-NAME.
+    pub app_name: String,
+    /// The `Event Source:` value in the MSG prefix.
+    pub source: String,
+    /// Structured-data parameters common to every record of the event (account, region, log group, ...).
+    pub params: Vec<(&'static str, String)>,
+}
+
+/// One record to forward.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record {
+    pub origin: Arc<Origin>,
+    /// Milliseconds since the Unix epoch (UTC).
+    pub timestamp_ms: i64,
+    /// RFC 5424 MSGID.
+    pub msg_id: Cow<'static, str>,
+    pub severity: Severity,
+    /// De-duplication id carried in structured data (CloudWatch event id, finding id, event id).
+    pub id: Option<String>,
+    /// The text after the `Organisation:…,Event Source:…,` prefix.
+    pub payload: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finding_severity_maps_to_syslog() {
+        assert_eq!(Severity::from_finding("CRITICAL").code(), 2);
+        assert_eq!(Severity::from_finding("HIGH").code(), 3);
+        assert_eq!(Severity::from_finding("medium").code(), 4);
+        assert_eq!(Severity::from_finding("LOW").code(), 5);
+        assert_eq!(Severity::from_finding("INFORMATIONAL").code(), 6);
+        assert_eq!(Severity::from_finding("UNDEFINED").code(), 6);
+        assert_eq!(Severity::from_finding("UNTRIAGED").code(), 6);
+    }
+
+    #[test]
+    fn max_prefers_the_more_severe() {
+        assert_eq!(
+            Severity::Warning.max(Severity::Critical),
+            Severity::Critical
+        );
+        assert_eq!(
+            Severity::Informational.max(Severity::Notice),
+            Severity::Notice
+        );
+    }
+}

@@ -1,0 +1,201 @@
+//! CloudWatch Logs subscription payloads: `awslogs.data` is base64 of gzip (possibly several members)
+//! of the log data JSON. One record per log event; control messages yield none.
+
+use std::io::Read;
+use std::sync::Arc;
+
+use base64::Engine;
+use flate2::read::MultiGzDecoder;
+use serde::Deserialize;
+
+use super::Limits;
+use crate::record::{Origin, Record, Severity};
+
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    #[error("CloudWatch Logs payload: awslogs.data is not valid base64 ({0})")]
+    Base64(#[from] base64::DecodeError),
+    #[error("CloudWatch Logs payload: awslogs.data is not valid gzip ({0})")]
+    Gzip(std::io::Error),
+    #[error(
+        "CloudWatch Logs payload: decompresses to more than {limit} bytes; refusing it as a \
+         possible gzip bomb (real payloads are at most a few MiB)"
+    )]
+    TooLarge { limit: usize },
+    #[error("CloudWatch Logs payload: the decompressed data is not CloudWatch Logs log data ({0})")]
+    Json(#[from] serde_json::Error),
+    #[error(
+        "CloudWatch Logs payload: unknown messageType {0:?} (expected DATA_MESSAGE or CONTROL_MESSAGE)"
+    )]
+    MessageType(String),
+}
+
+/// The decompressed subscription payload.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LogData {
+    pub message_type: String,
+    #[serde(default)]
+    pub owner: String,
+    #[serde(default)]
+    pub log_group: String,
+    #[serde(default)]
+    pub log_stream: String,
+    #[serde(default)]
+    pub subscription_filters: Vec<String>,
+    #[serde(default)]
+    pub log_events: Vec<LogEvent>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct LogEvent {
+    /// A ~56-digit decimal string: never a number.
+    pub id: String,
+    pub timestamp: i64,
+    pub message: String,
+}
+
+/// base64 → gunzip (all members, at most `limits.max_decompressed_bytes`) → JSON.
+pub fn decode(data: &str, limits: Limits) -> Result<LogData, DecodeError> {
+    let compressed = base64::engine::general_purpose::STANDARD.decode(data.trim())?;
+    let limit = limits.max_decompressed_bytes;
+    let mut json = Vec::with_capacity(compressed.len().saturating_mul(8).min(limit));
+    MultiGzDecoder::new(compressed.as_slice())
+        .take(limit as u64 + 1)
+        .read_to_end(&mut json)
+        .map_err(DecodeError::Gzip)?;
+    if json.len() > limit {
+        return Err(DecodeError::TooLarge { limit });
+    }
+    let log_data: LogData = serde_json::from_slice(&json)?;
+    match log_data.message_type.as_str() {
+        "DATA_MESSAGE" | "CONTROL_MESSAGE" => Ok(log_data),
+        other => Err(DecodeError::MessageType(other.to_owned())),
+    }
+}
+
+/// One record per log event of a DATA_MESSAGE; nothing for a CONTROL_MESSAGE (a health check).
+pub fn records(data: LogData) -> Vec<Record> {
+    if data.message_type != "DATA_MESSAGE" {
+        return Vec::new();
+    }
+    let app_name = data
+        .log_group
+        .rsplit('/')
+        .find(|segment| !segment.is_empty())
+        .unwrap_or("cloudwatch")
+        .to_owned();
+    let origin = Arc::new(Origin {
+        hostname: data.owner.clone(),
+        app_name,
+        source: data.log_group.clone(),
+        params: vec![
+            ("account", data.owner),
+            ("logGroup", data.log_group),
+            ("logStream", data.log_stream),
+        ],
+    });
+    data.log_events
+        .into_iter()
+        .map(|event| Record {
+            origin: Arc::clone(&origin),
+            timestamp_ms: event.timestamp,
+            msg_id: "log".into(),
+            severity: Severity::Informational,
+            id: Some(event.id),
+            payload: event.message,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use flate2::Compression;
+    use flate2::write::GzEncoder;
+
+    use super::*;
+
+    fn gzip(bytes: &[u8]) -> Vec<u8> {
+        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
+        encoder.write_all(bytes).unwrap();
+        encoder.finish().unwrap()
+    }
+
+    fn b64(bytes: &[u8]) -> String {
+        base64::engine::general_purpose::STANDARD.encode(bytes)
+    }
+
+    const DATA: &str = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/lambda/orders-api","logStream":"2026/11/22/[$LATEST]abc","subscriptionFilters":["f"],"logEvents":[{"id":"37190000000000000000000000000000000000000000000000000000","timestamp":1795341600123,"message":"first line"},{"id":"37190000000000000000000000000000000000000000000000000001","timestamp":1795341600124,"message":"{\"eventSource\":\"ecr.amazonaws.com\"}\n"}]}"#;
+
+    #[test]
+    fn data_message_gives_one_record_per_event() {
+        let data = decode(&b64(&gzip(DATA.as_bytes())), Limits::default()).unwrap();
+        let records = records(data);
+        assert_eq!(records.len(), 2);
+        let r = &records[1];
+        assert_eq!(r.origin.hostname, "123456789012");
+        assert_eq!(r.origin.app_name, "orders-api");
+        assert_eq!(r.origin.source, "/aws/lambda/orders-api");
+        assert_eq!(r.timestamp_ms, 1_795_341_600_124);
+        assert_eq!(
+            r.id.as_deref(),
+            Some("37190000000000000000000000000000000000000000000000000001")
+        );
+        assert_eq!(r.payload, "{\"eventSource\":\"ecr.amazonaws.com\"}\n");
+    }
+
+    #[test]
+    fn control_message_gives_nothing() {
+        let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1795341600000,"message":"CWL CONTROL MESSAGE: Checking health of destination Lambda function."}]}"#;
+        let data = decode(&b64(&gzip(control.as_bytes())), Limits::default()).unwrap();
+        assert!(records(data).is_empty());
+    }
+
+    #[test]
+    fn multi_member_gzip_is_read_whole() {
+        let (a, b) = DATA.split_at(100);
+        let mut two = gzip(a.as_bytes());
+        two.extend(gzip(b.as_bytes()));
+        let data = decode(&b64(&two), Limits::default()).unwrap();
+        assert_eq!(data.log_events.len(), 2);
+    }
+
+    #[test]
+    fn gzip_bomb_is_an_error() {
+        let bomb = gzip(&vec![b' '; 10 * 1024 * 1024]);
+        let limits = Limits {
+            max_decompressed_bytes: 1024 * 1024,
+        };
+        let err = decode(&b64(&bomb), limits).unwrap_err();
+        assert!(matches!(err, DecodeError::TooLarge { limit } if limit == 1024 * 1024));
+    }
+
+    #[test]
+    fn bad_inputs_name_their_stage() {
+        let limits = Limits::default();
+        assert!(matches!(decode("@@@", limits), Err(DecodeError::Base64(_))));
+        assert!(matches!(
+            decode(&b64(b"plain"), limits),
+            Err(DecodeError::Gzip(_))
+        ));
+        assert!(matches!(
+            decode(&b64(&gzip(b"[1]")), limits),
+            Err(DecodeError::Json(_))
+        ));
+        let numeric_id = DATA.replace(
+            "\"37190000000000000000000000000000000000000000000000000000\"",
+            "42",
+        );
+        assert!(matches!(
+            decode(&b64(&gzip(numeric_id.as_bytes())), limits),
+            Err(DecodeError::Json(_))
+        ));
+        let other = r#"{"messageType":"OTHER"}"#;
+        assert!(matches!(
+            decode(&b64(&gzip(other.as_bytes())), limits),
+            Err(DecodeError::MessageType(t)) if t == "OTHER"
+        ));
+    }
+}

@@ -1,0 +1,86 @@
+//! Any EventBridge event that has no dedicated source: one record holding the whole event.
+
+use std::sync::Arc;
+
+use super::{EventBridgeMeta, now_ms};
+use crate::findings::parse_rfc3339_ms;
+use crate::record::{Origin, Record, Severity};
+
+pub fn record(meta: &EventBridgeMeta, raw: &str) -> Record {
+    Record {
+        origin: Arc::new(Origin {
+            hostname: meta.account.clone(),
+            app_name: meta.source.clone(),
+            source: meta.source.clone(),
+            params: vec![
+                ("account", meta.account.clone()),
+                ("region", meta.region.clone()),
+            ],
+        }),
+        timestamp_ms: parse_rfc3339_ms(&meta.time).unwrap_or_else(now_ms),
+        msg_id: meta.detail_type.clone().into(),
+        severity: Severity::Informational,
+        id: Some(meta.id.clone()).filter(|id| !id.is_empty()),
+        payload: compact_json(raw),
+    }
+}
+
+/// Removes the whitespace between JSON tokens (never inside strings), so `"key":"value"` patterns
+/// match whatever the event's original layout.
+pub fn compact_json(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    for ch in raw.chars() {
+        if in_string {
+            out.push(ch);
+            if escaped {
+                escaped = false;
+            } else if ch == '\\' {
+                escaped = true;
+            } else if ch == '"' {
+                in_string = false;
+            }
+        } else if ch == '"' {
+            in_string = true;
+            out.push(ch);
+        } else if !matches!(ch, ' ' | '\n' | '\r' | '\t') {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn compacts_only_between_tokens() {
+        let raw = "{\n  \"a\" : \"x y\\\" z\",\n  \"b\": [1, 2],\t\"c\": \"\\\\\" }";
+        assert_eq!(compact_json(raw), r#"{"a":"x y\" z","b":[1,2],"c":"\\"}"#);
+        let value: serde_json::Value = serde_json::from_str(raw).unwrap();
+        let compact: serde_json::Value = serde_json::from_str(&compact_json(raw)).unwrap();
+        assert_eq!(value, compact);
+    }
+
+    #[test]
+    fn record_carries_the_whole_event() {
+        let raw = r#"{"version":"0","id":"e-1","detail-type":"ECR Image Action","source":"aws.ecr","account":"123456789012","time":"2026-11-22T10:00:00Z","region":"us-east-1","detail": {"action-type": "PUSH"}}"#;
+        let meta = EventBridgeMeta {
+            id: "e-1".into(),
+            source: "aws.ecr".into(),
+            detail_type: "ECR Image Action".into(),
+            account: "123456789012".into(),
+            region: "us-east-1".into(),
+            time: "2026-11-22T10:00:00Z".into(),
+        };
+        let r = record(&meta, raw);
+        assert_eq!(r.origin.source, "aws.ecr");
+        assert_eq!(r.origin.hostname, "123456789012");
+        assert_eq!(r.timestamp_ms, 1_795_341_600_000);
+        assert_eq!(r.id.as_deref(), Some("e-1"));
+        assert_eq!(r.severity, Severity::Informational);
+        assert!(r.payload.ends_with(r#""detail":{"action-type":"PUSH"}}"#));
+    }
+}

@@ -1,0 +1,527 @@
+//! Writes records as syslog messages.
+
+use std::borrow::Cow;
+
+use super::sanitize::{push_header_field, push_prefix_value, push_sd_value};
+use super::timestamp::{push_decimal, push_rfc3164, push_rfc5424};
+use super::{Batch, Framing, SyslogFormat, SyslogSettings};
+use crate::record::Record;
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+/// Longest RFC 3164 TAG.
+const TAG_MAX: usize = 32;
+/// The part marker `Part:N/M,` without its digits.
+const PART_MARKER_FIXED: usize = "Part:/,".len();
+
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum FormatError {
+    #[error(
+        "a record's syslog header and prefix take {header_bytes} bytes, leaving no room for its payload \
+         within SYSLOG_MAX_MESSAGE_BYTES={max}; raise SYSLOG_MAX_MESSAGE_BYTES (or set it to 0 for no cap)"
+    )]
+    NoRoomForPayload { header_bytes: usize, max: usize },
+}
+
+/// Turns records into framed syslog bytes according to [`SyslogSettings`].
+#[derive(Debug, Clone)]
+pub struct Formatter {
+    settings: SyslogSettings,
+}
+
+impl Formatter {
+    pub fn new(settings: SyslogSettings) -> Formatter {
+        Formatter { settings }
+    }
+
+    pub fn settings(&self) -> &SyslogSettings {
+        &self.settings
+    }
+
+    /// Formats every record. Fails as a whole, before anything is sent, when one record cannot be
+    /// written within the size cap.
+    pub fn batch(&self, records: &[Record]) -> Result<Batch, FormatError> {
+        let estimate: usize = records.iter().map(|r| r.payload.len() + 256).sum();
+        let mut bytes = Vec::with_capacity(estimate);
+        let mut ends = Vec::with_capacity(records.len());
+        let mut head = Vec::with_capacity(512);
+        let mut messages = 0;
+        for record in records {
+            messages += self.encode_with(record, &mut head, &mut bytes)?;
+            ends.push(bytes.len());
+        }
+        Ok(Batch::parts(bytes, ends, messages))
+    }
+
+    /// Appends one record's framed message(s) to `out`; returns how many messages it took.
+    pub fn encode(&self, record: &Record, out: &mut Vec<u8>) -> Result<usize, FormatError> {
+        self.encode_with(record, &mut Vec::with_capacity(512), out)
+    }
+
+    fn encode_with(
+        &self,
+        record: &Record,
+        head: &mut Vec<u8>,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, FormatError> {
+        head.clear();
+        match self.settings.format {
+            SyslogFormat::Rfc5424 => self.push_rfc5424_header(record, head),
+            SyslogFormat::Rfc3164 => self.push_rfc3164_header(record, head),
+        }
+        if self.settings.utf8_bom && self.settings.format == SyslogFormat::Rfc5424 {
+            head.extend_from_slice(UTF8_BOM);
+        }
+        head.extend_from_slice(b"Organisation:");
+        head.extend_from_slice(self.settings.organisation.as_bytes());
+        head.extend_from_slice(b",Event Source:");
+        push_prefix_value(head, &record.origin.source);
+        head.push(b',');
+
+        let payload = match self.settings.framing {
+            Framing::OctetCounting => Cow::Borrowed(record.payload.as_str()),
+            Framing::Lf => escape_line_breaks(&record.payload),
+        };
+        let max = self.settings.max_message_bytes;
+        if max == 0 || head.len() + payload.len() <= max {
+            self.push_frame(out, &[head, payload.as_bytes()]);
+            return Ok(1);
+        }
+        self.push_split(head, &payload, max, out)
+    }
+
+    /// Writes the payload as consecutive parts `Part:N/M,<chunk>`, each a complete message no longer
+    /// than `max`, cut only at UTF-8 character boundaries.
+    fn push_split(
+        &self,
+        head: &[u8],
+        payload: &str,
+        max: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<usize, FormatError> {
+        let no_room = FormatError::NoRoomForPayload {
+            header_bytes: head.len() + PART_MARKER_FIXED + 2,
+            max,
+        };
+        let available = max.checked_sub(head.len()).ok_or(no_room.clone())?;
+        // The marker's width depends on the part count, which depends on the marker's width: try
+        // one digit, then two, ... until the count fits.
+        let mut digits = 1;
+        let cuts = loop {
+            let room = available
+                .checked_sub(PART_MARKER_FIXED + 2 * digits)
+                .filter(|room| *room >= 4)
+                .ok_or(no_room.clone())?;
+            let cuts = chunk_at_char_boundaries(payload, room);
+            if decimal_width(cuts.len()) <= digits {
+                break cuts;
+            }
+            digits += 1;
+        };
+        let total = cuts.len();
+        let mut marker = Vec::with_capacity(PART_MARKER_FIXED + 2 * digits);
+        let mut start = 0;
+        for (index, end) in cuts.iter().enumerate() {
+            marker.clear();
+            marker.extend_from_slice(b"Part:");
+            push_decimal(&mut marker, (index + 1) as u64);
+            marker.push(b'/');
+            push_decimal(&mut marker, total as u64);
+            marker.push(b',');
+            self.push_frame(out, &[head, &marker, &payload.as_bytes()[start..*end]]);
+            start = *end;
+        }
+        Ok(total)
+    }
+
+    fn push_frame(&self, out: &mut Vec<u8>, pieces: &[&[u8]]) {
+        match self.settings.framing {
+            Framing::OctetCounting => {
+                let len: usize = pieces.iter().map(|p| p.len()).sum();
+                push_decimal(out, len as u64);
+                out.push(b' ');
+                pieces.iter().for_each(|p| out.extend_from_slice(p));
+            }
+            Framing::Lf => {
+                pieces.iter().for_each(|p| out.extend_from_slice(p));
+                out.push(b'\n');
+            }
+        }
+    }
+
+    fn push_pri(&self, record: &Record, out: &mut Vec<u8>) {
+        out.push(b'<');
+        push_decimal(
+            out,
+            u64::from(self.settings.facility) * 8 + u64::from(record.severity.code()),
+        );
+        out.push(b'>');
+    }
+
+    /// `<PRI>1 TIMESTAMP HOSTNAME APP-NAME PROCID MSGID SD ` (RFC 5424 section 6).
+    fn push_rfc5424_header(&self, record: &Record, out: &mut Vec<u8>) {
+        self.push_pri(record, out);
+        out.extend_from_slice(b"1 ");
+        push_rfc5424(out, record.timestamp_ms);
+        out.push(b' ');
+        push_header_field(out, &record.origin.hostname, 255);
+        out.push(b' ');
+        push_header_field(out, &record.origin.app_name, 48);
+        out.extend_from_slice(b" - ");
+        push_header_field(out, &record.msg_id, 32);
+        out.push(b' ');
+        self.push_structured_data(record, out);
+        out.push(b' ');
+    }
+
+    fn push_structured_data(&self, record: &Record, out: &mut Vec<u8>) {
+        let Some(sd_id) = &self.settings.sd_id else {
+            out.push(b'-');
+            return;
+        };
+        let params = record
+            .origin
+            .params
+            .iter()
+            .map(|(name, value)| (*name, value.as_str()))
+            .chain(record.id.as_deref().map(|id| ("id", id)))
+            .filter(|(_, value)| !value.is_empty());
+        let start = out.len();
+        out.push(b'[');
+        out.extend_from_slice(sd_id.as_bytes());
+        let mut any = false;
+        for (name, value) in params {
+            any = true;
+            out.push(b' ');
+            out.extend_from_slice(name.as_bytes());
+            out.extend_from_slice(b"=\"");
+            push_sd_value(out, value);
+            out.push(b'"');
+        }
+        if any {
+            out.push(b']');
+        } else {
+            out.truncate(start);
+            out.push(b'-');
+        }
+    }
+
+    /// `<PRI>Mmm dd hh:mm:ss HOSTNAME TAG: ` (RFC 3164 section 4.1).
+    fn push_rfc3164_header(&self, record: &Record, out: &mut Vec<u8>) {
+        self.push_pri(record, out);
+        push_rfc3164(out, record.timestamp_ms);
+        out.push(b' ');
+        push_header_field(out, &record.origin.hostname, 255);
+        out.push(b' ');
+        let start = out.len();
+        out.extend(
+            record
+                .origin
+                .app_name
+                .bytes()
+                .filter(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'/'))
+                .take(TAG_MAX),
+        );
+        if out.len() == start {
+            out.extend_from_slice(b"aws");
+        }
+        out.extend_from_slice(b": ");
+    }
+}
+
+/// Replaces CR and LF with `#015` / `#012` (rsyslog's own notation) so an LF-framed message cannot
+/// end early and a log line cannot forge a second record.
+fn escape_line_breaks(payload: &str) -> Cow<'_, str> {
+    if !payload.bytes().any(|b| b == b'\n' || b == b'\r') {
+        return Cow::Borrowed(payload);
+    }
+    let mut out = String::with_capacity(payload.len() + 16);
+    for ch in payload.chars() {
+        match ch {
+            '\n' => out.push_str("#012"),
+            '\r' => out.push_str("#015"),
+            other => out.push(other),
+        }
+    }
+    Cow::Owned(out)
+}
+
+/// End offsets of consecutive chunks of at most `room` bytes (`room` ≥ 4), each ending on a character
+/// boundary. An empty payload is one empty chunk.
+fn chunk_at_char_boundaries(payload: &str, room: usize) -> Vec<usize> {
+    let mut cuts = Vec::with_capacity(payload.len() / room + 1);
+    let mut start = 0;
+    loop {
+        let mut end = (start + room).min(payload.len());
+        while !payload.is_char_boundary(end) {
+            end -= 1;
+        }
+        cuts.push(end);
+        if end == payload.len() {
+            return cuts;
+        }
+        start = end;
+    }
+}
+
+fn decimal_width(n: usize) -> usize {
+    n.checked_ilog10().map_or(1, |d| d as usize + 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::record::{Origin, Severity};
+
+    fn settings() -> SyslogSettings {
+        SyslogSettings {
+            organisation: "Acme".into(),
+            ..SyslogSettings::default()
+        }
+    }
+
+    fn record(payload: &str) -> Record {
+        Record {
+            origin: Arc::new(Origin {
+                hostname: "123456789012".into(),
+                app_name: "orders-api".into(),
+                source: "/aws/lambda/orders-api".into(),
+                params: vec![
+                    ("account", "123456789012".into()),
+                    ("logGroup", "/aws/lambda/orders-api".into()),
+                ],
+            }),
+            timestamp_ms: 1_795_000_000_123,
+            msg_id: "log".into(),
+            severity: Severity::Informational,
+            id: Some("3719".into()),
+            payload: payload.into(),
+        }
+    }
+
+    fn encode(settings: SyslogSettings, record: &Record) -> (String, usize) {
+        let mut out = Vec::new();
+        let parts = Formatter::new(settings).encode(record, &mut out).unwrap();
+        (String::from_utf8(out).unwrap(), parts)
+    }
+
+    /// Splits octet-counted frames.
+    fn frames(mut bytes: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        while !bytes.is_empty() {
+            let space = bytes.find(' ').unwrap();
+            let len: usize = bytes[..space].parse().unwrap();
+            out.push(&bytes[space + 1..space + 1 + len]);
+            bytes = &bytes[space + 1 + len..];
+        }
+        out
+    }
+
+    #[test]
+    fn rfc5424_message_is_exact() {
+        let (text, parts) = encode(settings(), &record("hello world"));
+        let msg = "<134>1 2026-11-18T11:06:40.123Z 123456789012 orders-api - log \
+                   [aws@32473 account=\"123456789012\" logGroup=\"/aws/lambda/orders-api\" id=\"3719\"] \
+                   Organisation:Acme,Event Source:/aws/lambda/orders-api,hello world";
+        assert_eq!(parts, 1);
+        assert_eq!(text, format!("{} {msg}", msg.len()));
+    }
+
+    #[test]
+    fn strict_rfc5424_parser_accepts_it() {
+        let mut rec = record("payload with \"quotes\" and ] and \\");
+        rec.id = Some("a\"b]c\\d".into());
+        let (text, _) = encode(settings(), &rec);
+        let msg = frames(&text)[0];
+        let parsed = syslog_rfc5424::parse_message(msg).unwrap();
+        assert_eq!(parsed.hostname.as_deref(), Some("123456789012"));
+        assert_eq!(parsed.appname.as_deref(), Some("orders-api"));
+        assert_eq!(parsed.msgid.as_deref(), Some("log"));
+        assert_eq!(parsed.severity as u8, 6);
+        assert_eq!(parsed.facility as u8, 16);
+        assert_eq!(
+            parsed.sd.find_tuple("aws@32473", "id"),
+            Some(&"a\"b]c\\d".to_string())
+        );
+        assert_eq!(
+            parsed.msg,
+            "Organisation:Acme,Event Source:/aws/lambda/orders-api,payload with \"quotes\" and ] and \\"
+        );
+    }
+
+    #[test]
+    fn no_structured_data_when_turned_off() {
+        let (text, _) = encode(
+            SyslogSettings {
+                sd_id: None,
+                ..settings()
+            },
+            &record("x"),
+        );
+        assert!(
+            text.contains(" orders-api - log - Organisation:Acme,"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn empty_params_leave_no_empty_element() {
+        let mut rec = record("x");
+        rec.origin = Arc::new(Origin {
+            params: vec![("region", String::new())],
+            ..(*rec.origin).clone()
+        });
+        rec.id = None;
+        let (text, _) = encode(settings(), &rec);
+        assert!(text.contains(" log - Organisation:"), "{text}");
+    }
+
+    #[test]
+    fn bom_only_on_request() {
+        let (plain, _) = encode(settings(), &record("x"));
+        assert!(!plain.contains('\u{feff}'));
+        let (bom, _) = encode(
+            SyslogSettings {
+                utf8_bom: true,
+                ..settings()
+            },
+            &record("x"),
+        );
+        assert!(bom.contains("] \u{feff}Organisation:Acme,"), "{bom}");
+    }
+
+    #[test]
+    fn lf_framing_escapes_line_breaks() {
+        let forged = "first\n<131>1 2026-01-01T00:00:00Z h a - - - forged\r\nend";
+        let (text, parts) = encode(
+            SyslogSettings {
+                framing: Framing::Lf,
+                ..settings()
+            },
+            &record(forged),
+        );
+        assert_eq!(parts, 1);
+        assert_eq!(text.matches('\n').count(), 1);
+        assert!(
+            text.ends_with("first#012<131>1 2026-01-01T00:00:00Z h a - - - forged#015#012end\n")
+        );
+    }
+
+    #[test]
+    fn octet_counting_keeps_payload_verbatim() {
+        let (text, _) = encode(settings(), &record("a\nb"));
+        assert!(frames(&text)[0].ends_with(",a\nb"));
+    }
+
+    #[test]
+    fn rfc3164_header() {
+        let (text, _) = encode(
+            SyslogSettings {
+                format: SyslogFormat::Rfc3164,
+                framing: Framing::Lf,
+                ..settings()
+            },
+            &record("hi"),
+        );
+        assert_eq!(
+            text,
+            "<134>Nov 18 11:06:40 123456789012 orders-api: Organisation:Acme,Event Source:/aws/lambda/orders-api,hi\n"
+        );
+    }
+
+    #[test]
+    fn long_messages_split_into_complete_parts() {
+        let payload: String = "日本語テキスト-abc-".repeat(900);
+        let max = 1000;
+        let (text, parts) = encode(
+            SyslogSettings {
+                max_message_bytes: max,
+                ..settings()
+            },
+            &record(&payload),
+        );
+        let messages = frames(&text);
+        assert_eq!(messages.len(), parts);
+        assert!(parts > 10);
+        let mut rebuilt = String::new();
+        for (i, msg) in messages.iter().enumerate() {
+            assert!(msg.len() <= max, "part {} is {} bytes", i + 1, msg.len());
+            let parsed = syslog_rfc5424::parse_message(*msg).unwrap();
+            let marker = format!(
+                "Organisation:Acme,Event Source:/aws/lambda/orders-api,Part:{}/{parts},",
+                i + 1
+            );
+            let chunk = parsed.msg.strip_prefix(&marker).unwrap();
+            rebuilt.push_str(chunk);
+        }
+        assert_eq!(rebuilt, payload);
+    }
+
+    #[test]
+    fn split_exactly_at_the_cap_is_one_message() {
+        let (whole, _) = encode(settings(), &record(""));
+        let header_len = frames(&whole)[0].len();
+        let payload = "x".repeat(100);
+        let fits = SyslogSettings {
+            max_message_bytes: header_len + 100,
+            ..settings()
+        };
+        assert_eq!(encode(fits.clone(), &record(&payload)).1, 1);
+        let over = SyslogSettings {
+            max_message_bytes: header_len + 99,
+            ..settings()
+        };
+        assert_eq!(encode(over, &record(&payload)).1, 2);
+    }
+
+    #[test]
+    fn part_count_with_more_digits_still_fits() {
+        let payload = "y".repeat(20_000);
+        let (text, parts) = encode(
+            SyslogSettings {
+                max_message_bytes: 260,
+                sd_id: None,
+                ..settings()
+            },
+            &record(&payload),
+        );
+        assert!(parts >= 100, "{parts}");
+        assert!(frames(&text).iter().all(|m| m.len() <= 260));
+    }
+
+    #[test]
+    fn no_room_is_an_error_not_a_cut() {
+        let mut out = Vec::new();
+        let err = Formatter::new(SyslogSettings {
+            max_message_bytes: 100,
+            ..settings()
+        })
+        .encode(&record("payload"), &mut out)
+        .unwrap_err();
+        assert!(matches!(
+            err,
+            FormatError::NoRoomForPayload { max: 100, .. }
+        ));
+        assert!(err.to_string().contains("SYSLOG_MAX_MESSAGE_BYTES"));
+    }
+
+    #[test]
+    fn batch_tracks_record_boundaries() {
+        let formatter = Formatter::new(SyslogSettings {
+            max_message_bytes: 300,
+            ..settings()
+        });
+        let records = vec![record("a"), record(&"b".repeat(500)), record("c")];
+        let batch = formatter.batch(&records).unwrap();
+        assert_eq!(batch.records(), 3);
+        assert!(batch.messages() > 3);
+        let per_record: Vec<usize> = batch
+            .record_bytes()
+            .map(|b| frames(std::str::from_utf8(b).unwrap()).len())
+            .collect();
+        assert_eq!(per_record[0], 1);
+        assert_eq!(per_record[2], 1);
+        assert_eq!(per_record.iter().sum::<usize>(), batch.messages());
+    }
+}

@@ -1,0 +1,105 @@
+//! Keeps untrusted values inside the syslog field they belong to.
+
+/// Appends a header field (HOSTNAME, APP-NAME, PROCID, MSGID): printable US-ASCII only (33–126), at
+/// most `max_len` bytes, `-` when empty. Other characters become `_` so a value can never add a field.
+pub fn push_header_field(out: &mut Vec<u8>, value: &str, max_len: usize) {
+    let start = out.len();
+    for ch in value.chars().take(max_len) {
+        out.push(if ch.is_ascii_graphic() {
+            ch as u8
+        } else {
+            b'_'
+        });
+    }
+    if out.len() == start {
+        out.push(b'-');
+    }
+}
+
+/// Appends an RFC 5424 PARAM-VALUE: `"`, `\` and `]` are escaped with a backslash (section 6.3.3);
+/// control characters are written as `#ooo` (octal, as rsyslog shows them) so no value can end the
+/// frame or the element.
+pub fn push_sd_value(out: &mut Vec<u8>, value: &str) {
+    for &b in value.as_bytes() {
+        match b {
+            b'"' | b'\\' | b']' => {
+                out.push(b'\\');
+                out.push(b);
+            }
+            0..=0x1f | 0x7f => push_octal_escape(out, b),
+            _ => out.push(b),
+        }
+    }
+}
+
+/// Appends a value for the `Key:Value,` MSG prefix: commas and control characters become `_`, so the
+/// prefix always has exactly the fields the SIEM's extraction regexes expect.
+pub fn push_prefix_value(out: &mut Vec<u8>, value: &str) {
+    for &b in value.as_bytes() {
+        out.push(match b {
+            b',' | 0..=0x1f | 0x7f => b'_',
+            _ => b,
+        });
+    }
+}
+
+/// Writes a control byte the way rsyslog does (`#012` for LF).
+pub fn push_octal_escape(out: &mut Vec<u8>, b: u8) {
+    out.extend_from_slice(&[b'#', b'0' + (b >> 6), b'0' + ((b >> 3) & 7), b'0' + (b & 7)]);
+}
+
+/// Is `name` a valid RFC 5424 SD-NAME (1–32 printable US-ASCII, none of `=`, space, `]`, `"`)?
+pub fn is_sd_name(name: &str) -> bool {
+    (1..=32).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && !matches!(b, b'=' | b']' | b'"'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(f: fn(&mut Vec<u8>, &str), value: &str) -> String {
+        let mut out = Vec::new();
+        f(&mut out, value);
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn header_fields_are_printable_ascii_and_bounded() {
+        let field = |v: &str| {
+            let mut out = Vec::new();
+            push_header_field(&mut out, v, 8);
+            String::from_utf8(out).unwrap()
+        };
+        assert_eq!(field(""), "-");
+        assert_eq!(field("a b\nc"), "a_b_c");
+        assert_eq!(field("é-日"), "_-_");
+        assert_eq!(field("0123456789"), "01234567");
+    }
+
+    #[test]
+    fn sd_values_escape_the_three_specials_and_controls() {
+        assert_eq!(run(push_sd_value, r#"a"b\c]d"#), r#"a\"b\\c\]d"#);
+        assert_eq!(run(push_sd_value, "x\ny\r"), "x#012y#015");
+        assert_eq!(run(push_sd_value, "日本"), "日本");
+    }
+
+    #[test]
+    fn prefix_values_cannot_add_a_field() {
+        assert_eq!(
+            run(push_prefix_value, "a,Event Source:X\n"),
+            "a_Event Source:X_"
+        );
+    }
+
+    #[test]
+    fn sd_names() {
+        assert!(is_sd_name("aws@32473"));
+        assert!(!is_sd_name(""));
+        assert!(!is_sd_name("a b"));
+        assert!(!is_sd_name("a=b"));
+        assert!(!is_sd_name(&"x".repeat(33)));
+    }
+}

@@ -1,0 +1,87 @@
+//! Delivery of framed syslog bytes: to a receiver over TCP or TLS, or to a local writer (stdout).
+
+mod connection;
+mod sender;
+mod tls;
+mod writer;
+
+use std::time::Duration;
+
+pub use sender::{RetryPolicy, SyslogSender};
+pub use tls::TlsSetupError;
+pub use writer::WriterSink;
+
+use crate::syslog::Batch;
+
+/// Why bytes did not reach the receiver.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    #[error("cannot resolve syslog host {host}: {source}")]
+    Resolve {
+        host: String,
+        source: std::io::Error,
+    },
+    #[error("cannot connect to {target}: {source}")]
+    Connect {
+        target: String,
+        source: std::io::Error,
+    },
+    #[error(
+        "connecting to {target} timed out after {after:?} (check SYSLOG_HOST, SYSLOG_PORT and firewalls)"
+    )]
+    ConnectTimeout { target: String, after: Duration },
+    #[error("TLS handshake with {target} failed: {reason}")]
+    Handshake { target: String, reason: String },
+    #[error("TLS handshake with {target} timed out after {after:?}")]
+    HandshakeTimeout { target: String, after: Duration },
+    #[error("writing to the syslog receiver failed: {0}")]
+    Write(std::io::Error),
+    #[error("the syslog receiver stopped reading: a write made no progress for {0:?}")]
+    WriteTimeout(Duration),
+    #[error("the syslog receiver did not acknowledge the data within {0:?}")]
+    NotAcknowledged(Duration),
+    #[error("the syslog receiver closed the connection right after the data was sent")]
+    ClosedAfterSend,
+    #[error("the invocation's deadline leaves no time to deliver")]
+    DeadlineExceeded,
+    #[error("writing to the output failed: {0}")]
+    Output(std::io::Error),
+}
+
+/// Some records were not delivered; the invocation must fail so the event is retried.
+#[derive(Debug, thiserror::Error)]
+#[error("{delivered} of {total} records delivered, {failed} not delivered: {cause}", total = delivered + failed)]
+pub struct DeliveryError {
+    pub delivered: usize,
+    pub failed: usize,
+    pub cause: TransportError,
+}
+
+/// Where an invocation's batch goes.
+pub enum Sink {
+    Syslog(Box<SyslogSender>),
+    Writer(WriterSink),
+}
+
+impl Sink {
+    /// Delivers every record of `batch` before `deadline`, or says how many made it.
+    pub async fn deliver(
+        &mut self,
+        batch: &Batch,
+        deadline: tokio::time::Instant,
+    ) -> Result<(), DeliveryError> {
+        match self {
+            Sink::Syslog(sender) => sender.deliver(batch, deadline).await,
+            Sink::Writer(writer) => writer.deliver(batch).await,
+        }
+    }
+}
+
+impl std::fmt::Debug for Sink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Sink::Syslog(sender) => write!(f, "Sink::Syslog({})", sender.target()),
+            Sink::Writer(_) => write!(f, "Sink::Writer"),
+        }
+    }
+}

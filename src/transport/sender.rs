@@ -1,0 +1,308 @@
+//! Delivers a batch to the syslog receiver: one warm connection reused across invocations, resend of
+//! whatever the receiver's TCP did not acknowledge, bounded reconnects inside the deadline.
+
+use std::hash::BuildHasher;
+use std::time::Duration;
+
+use tokio::net::TcpStream;
+use tokio::time::{Instant, sleep, timeout};
+
+use super::connection::Connection;
+use super::tls::{TlsClient, TlsSetupError, describe_handshake_error};
+use super::{DeliveryError, TransportError};
+use crate::config::Destination;
+use crate::syslog::Batch;
+
+/// Bytes handed to the socket per write; progress is measured between chunks.
+const CHUNK: usize = 256 * 1024;
+/// A connection attempt is not started with less time than this before the deadline.
+const MIN_ATTEMPT: Duration = Duration::from_millis(100);
+
+/// How often and how patiently to reconnect after a failure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    /// Reconnects after the first attempt.
+    pub retries: u32,
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            retries: 4,
+            first_delay: Duration::from_millis(100),
+            max_delay: Duration::from_secs(2),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential delay before reconnect `attempt` (1-based), with "equal jitter": between half and
+    /// all of the exponential value, so many instances do not reconnect in step.
+    fn delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .first_delay
+            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
+            .min(self.max_delay);
+        let half = exp / 2;
+        let jitter = std::collections::hash_map::RandomState::new().hash_one(attempt) % 1_000;
+        half + half.mul_f64(jitter as f64 / 1_000.0)
+    }
+}
+
+/// A failed send: the error and how many bytes of the batch the receiver surely has.
+struct Failure {
+    acknowledged: usize,
+    error: TransportError,
+}
+
+pub struct SyslogSender {
+    host: String,
+    port: u16,
+    tls: Option<TlsClient>,
+    connect_timeout: Duration,
+    write_timeout: Duration,
+    retry: RetryPolicy,
+    connection: Option<Connection>,
+}
+
+impl SyslogSender {
+    pub fn new(destination: &Destination) -> Result<SyslogSender, TlsSetupError> {
+        let tls = destination.tls.as_ref().map(TlsClient::new).transpose()?;
+        Ok(SyslogSender {
+            host: destination.host.clone(),
+            port: destination.port,
+            tls,
+            connect_timeout: destination.connect_timeout,
+            write_timeout: destination.write_timeout,
+            retry: RetryPolicy::default(),
+            connection: None,
+        })
+    }
+
+    pub fn with_retry(mut self, retry: RetryPolicy) -> SyslogSender {
+        self.retry = retry;
+        self
+    }
+
+    /// `host:port (tls|tcp)`, for logs.
+    pub fn target(&self) -> String {
+        let kind = if self.tls.is_some() { "tls" } else { "tcp" };
+        format!("{}:{} ({kind})", self.host, self.port)
+    }
+
+    pub async fn deliver(&mut self, batch: &Batch, deadline: Instant) -> Result<(), DeliveryError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let mut resume_at = 0;
+        let mut attempt = 0;
+        loop {
+            let failure = match self
+                .send_from(batch, batch.record_start(resume_at), deadline)
+                .await
+            {
+                Ok(()) => return Ok(()),
+                Err(failure) => failure,
+            };
+            self.connection = None;
+            let delivered = batch.records_within(failure.acknowledged).max(resume_at);
+            attempt += 1;
+            let delay = self.retry.delay(attempt);
+            let in_time = Instant::now() + delay + MIN_ATTEMPT < deadline;
+            if attempt > self.retry.retries || !in_time {
+                return Err(DeliveryError {
+                    delivered,
+                    failed: batch.records() - delivered,
+                    cause: failure.error,
+                });
+            }
+            tracing::warn!(
+                target = %self.target(),
+                error = %failure.error,
+                delivered,
+                pending = batch.records() - delivered,
+                attempt,
+                "delivery interrupted; reconnecting to resend what was not acknowledged"
+            );
+            resume_at = delivered;
+            sleep(delay).await;
+        }
+    }
+
+    /// Sends `batch` from byte `from` (a record start) to the end and waits until the receiver's TCP
+    /// has acknowledged all of it.
+    async fn send_from(
+        &mut self,
+        batch: &Batch,
+        from: usize,
+        deadline: Instant,
+    ) -> Result<(), Failure> {
+        let fail = |acknowledged, error| Failure {
+            acknowledged,
+            error,
+        };
+        let mut warm = self.connection.take();
+        if warm.as_mut().is_some_and(|c| !c.is_alive()) {
+            tracing::info!(target = %self.target(), "receiver closed the idle connection; reconnecting");
+            warm = None;
+        }
+        let mut connection = match warm {
+            Some(connection) => connection,
+            None => self.connect(deadline).await.map_err(|e| fail(from, e))?,
+        };
+
+        let bytes = batch.bytes();
+        let mut written = from;
+        let mut acknowledged = from;
+        let mut last_chunk_start = from;
+        for chunk in bytes[from..].chunks(CHUNK) {
+            let budget = self
+                .budget(self.write_timeout, deadline)
+                .map_err(|e| fail(acknowledged, e))?;
+            match timeout(budget, connection.write_chunk(chunk)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(fail(acknowledged, TransportError::Write(e))),
+                Err(_) => return Err(fail(acknowledged, self.timeout_error(budget, deadline))),
+            }
+            last_chunk_start = written;
+            written += chunk.len();
+            if let Some(pending) = connection.unacknowledged() {
+                acknowledged = acknowledged.max(written.saturating_sub(pending));
+            }
+        }
+
+        // Success means the receiver's TCP has every byte: a receiver that restarted never
+        // acknowledges, so the loss window of a plain send() shrinks to what TCP itself allows.
+        let ack_budget = self
+            .budget(self.write_timeout, deadline)
+            .map_err(|e| fail(acknowledged, e))?;
+        let ack_deadline = Instant::now() + ack_budget;
+        let mut pause = Duration::from_micros(200);
+        while let Some(pending) = connection.unacknowledged().filter(|p| *p > 0) {
+            acknowledged = acknowledged.max(written.saturating_sub(pending));
+            if Instant::now() >= ack_deadline {
+                return Err(fail(
+                    acknowledged,
+                    self.timeout_ack_error(ack_budget, deadline),
+                ));
+            }
+            sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+        if !connection.is_alive() {
+            // Acknowledged by TCP but the receiver went away at once: it may not have processed the
+            // tail, so resend the last chunk (at-least-once).
+            return Err(fail(last_chunk_start, TransportError::ClosedAfterSend));
+        }
+        self.connection = Some(connection);
+        Ok(())
+    }
+
+    fn budget(&self, limit: Duration, deadline: Instant) -> Result<Duration, TransportError> {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(TransportError::DeadlineExceeded);
+        }
+        Ok(limit.min(left))
+    }
+
+    fn timeout_error(&self, budget: Duration, deadline: Instant) -> TransportError {
+        if Instant::now() >= deadline {
+            TransportError::DeadlineExceeded
+        } else {
+            TransportError::WriteTimeout(budget)
+        }
+    }
+
+    fn timeout_ack_error(&self, budget: Duration, deadline: Instant) -> TransportError {
+        if Instant::now() >= deadline {
+            TransportError::DeadlineExceeded
+        } else {
+            TransportError::NotAcknowledged(budget)
+        }
+    }
+
+    async fn connect(&self, deadline: Instant) -> Result<Connection, TransportError> {
+        let target = format!("{}:{}", self.host, self.port);
+        let budget = self.budget(self.connect_timeout, deadline)?;
+        let started = Instant::now();
+        let tcp = match timeout(budget, self.connect_tcp()).await {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(TransportError::ConnectTimeout {
+                    target,
+                    after: budget,
+                });
+            }
+        };
+        // Small final segments must not wait for Nagle: the acknowledgement wait measures them.
+        let _ = tcp.set_nodelay(true);
+        let Some(tls) = &self.tls else {
+            tracing::debug!(%target, elapsed = ?started.elapsed(), "connected");
+            return Ok(Connection::Tcp(tcp));
+        };
+        let budget = self.budget(self.connect_timeout, deadline)?;
+        let handshake = tls.connector.connect(tls.server_name.clone(), tcp);
+        match timeout(budget, handshake).await {
+            Ok(Ok(stream)) => {
+                tracing::debug!(%target, elapsed = ?started.elapsed(), "TLS connected");
+                Ok(Connection::Tls(Box::new(stream)))
+            }
+            Ok(Err(e)) => Err(TransportError::Handshake {
+                target,
+                reason: describe_handshake_error(&e),
+            }),
+            Err(_) => Err(TransportError::HandshakeTimeout {
+                target,
+                after: budget,
+            }),
+        }
+    }
+
+    async fn connect_tcp(&self) -> Result<TcpStream, TransportError> {
+        let target = format!("{}:{}", self.host, self.port);
+        let addresses = tokio::net::lookup_host((self.host.as_str(), self.port))
+            .await
+            .map_err(|source| TransportError::Resolve {
+                host: self.host.clone(),
+                source,
+            })?;
+        let mut last_error = None;
+        for address in addresses {
+            match TcpStream::connect(address).await {
+                Ok(stream) => return Ok(stream),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(TransportError::Connect {
+            target,
+            source: last_error.unwrap_or_else(|| {
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    "the name resolved to no address",
+                )
+            }),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_is_bounded_and_jittered() {
+        let policy = RetryPolicy::default();
+        for attempt in 1..=10 {
+            let d = policy.delay(attempt);
+            let exp =
+                (Duration::from_millis(100) * 2u32.pow(attempt - 1)).min(Duration::from_secs(2));
+            assert!(
+                d >= exp / 2 && d <= exp,
+                "attempt {attempt}: {d:?} vs {exp:?}"
+            );
+        }
+    }
+}
