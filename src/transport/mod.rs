@@ -31,7 +31,12 @@ pub enum TransportError {
     )]
     ConnectTimeout { target: String, after: Duration },
     #[error("TLS handshake with {target} failed: {reason}")]
-    Handshake { target: String, reason: String },
+    Handshake {
+        target: String,
+        reason: String,
+        /// The server's certificate was rejected: retrying cannot help.
+        certificate: bool,
+    },
     #[error("TLS handshake with {target} timed out after {after:?}")]
     HandshakeTimeout { target: String, after: Duration },
     #[error("writing to the syslog receiver failed: {0}")]
@@ -46,6 +51,19 @@ pub enum TransportError {
     DeadlineExceeded,
     #[error("writing to the output failed: {0}")]
     Output(std::io::Error),
+}
+
+impl TransportError {
+    /// Errors that another attempt cannot fix.
+    pub fn is_permanent(&self) -> bool {
+        matches!(
+            self,
+            TransportError::Handshake {
+                certificate: true,
+                ..
+            }
+        )
+    }
 }
 
 /// Some records were not delivered; the invocation must fail so the event is retried.

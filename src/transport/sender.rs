@@ -8,7 +8,7 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
 
 use super::connection::Connection;
-use super::tls::{TlsClient, TlsSetupError, describe_handshake_error};
+use super::tls::{TlsClient, TlsSetupError, describe_handshake_error, is_certificate_error};
 use super::{DeliveryError, TransportError};
 use crate::config::Destination;
 use crate::syslog::Batch;
@@ -111,7 +111,7 @@ impl SyslogSender {
             attempt += 1;
             let delay = self.retry.delay(attempt);
             let in_time = Instant::now() + delay + MIN_ATTEMPT < deadline;
-            if attempt > self.retry.retries || !in_time {
+            if attempt > self.retry.retries || !in_time || failure.error.is_permanent() {
                 return Err(DeliveryError {
                     delivered,
                     failed: batch.records() - delivered,
@@ -253,6 +253,7 @@ impl SyslogSender {
             Ok(Err(e)) => Err(TransportError::Handshake {
                 target,
                 reason: describe_handshake_error(&e),
+                certificate: is_certificate_error(&e),
             }),
             Err(_) => Err(TransportError::HandshakeTimeout {
                 target,

@@ -67,6 +67,16 @@ fn custom_roots(pem: &str) -> Result<RootCertStore, TlsSetupError> {
     Ok(roots)
 }
 
+/// Whether a failed handshake is the server certificate's fault: retrying cannot help.
+pub fn is_certificate_error(error: &std::io::Error) -> bool {
+    matches!(
+        error
+            .get_ref()
+            .and_then(|e| e.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::InvalidCertificate(_))
+    )
+}
+
 /// Names the cause of a failed handshake in terms a SIEM operator can act on.
 pub fn describe_handshake_error(error: &std::io::Error) -> String {
     use rustls::{AlertDescription, CertificateError, Error};
