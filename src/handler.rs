@@ -5,10 +5,11 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::findings::FindingsSource;
+use crate::metrics::{FindingCounts, Metrics};
 use crate::record::Record;
 use crate::sources::{self, Limits, SourceError};
 use crate::syslog::{Batch, FormatError, Formatter, SyslogSettings};
-use crate::transport::{DeliveryError, Sink};
+use crate::transport::{DeliveryError, DeliveryStats, Sink};
 
 /// What one event produced and delivered.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
@@ -69,10 +70,56 @@ impl<F: FindingsSource> Forwarder<F> {
         raw_event: &str,
         deadline: Instant,
     ) -> Result<Outcome, ForwardError> {
+        self.forward_measured(raw_event, deadline).await.1
+    }
+
+    /// [`Forwarder::forward`], also returning the invocation's metrics (filled as far as it got).
+    pub async fn forward_measured(
+        &self,
+        raw_event: &str,
+        deadline: Instant,
+    ) -> (Metrics, Result<Outcome, ForwardError>) {
+        let mut metrics = Metrics::default();
+        let result = self.forward_into(raw_event, deadline, &mut metrics).await;
+        (metrics, result)
+    }
+
+    async fn forward_into(
+        &self,
+        raw_event: &str,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<Outcome, ForwardError> {
         let records = self.records(raw_event).await?;
-        let batch = self.batch(&records)?;
+        metrics.records_in = records.len() as u64;
+        let batch = match self.batch(&records) {
+            Ok(batch) => batch,
+            Err(e) => {
+                metrics.records_failed = metrics.records_in;
+                return Err(e.into());
+            }
+        };
+        let findings = FindingCounts::of(&records);
         drop(records);
-        self.sink.lock().await.deliver(&batch, deadline).await?;
+        metrics.split_parts = (batch.messages() - batch.records()) as u64;
+
+        let mut stats = DeliveryStats::default();
+        let delivered = self
+            .sink
+            .lock()
+            .await
+            .deliver(&batch, deadline, &mut stats)
+            .await;
+        metrics.bytes_sent = stats.bytes_sent;
+        metrics.connect_ms = stats.connect.map(|d| d.as_secs_f64() * 1_000.0);
+        metrics.flush_ms = stats.flush.map(|d| d.as_secs_f64() * 1_000.0);
+        if let Err(e) = delivered {
+            metrics.records_forwarded = e.delivered as u64;
+            metrics.records_failed = e.failed as u64;
+            return Err(e.into());
+        }
+        metrics.records_forwarded = batch.records() as u64;
+        metrics.findings = findings;
         Ok(Outcome {
             records: batch.records(),
             messages: batch.messages(),

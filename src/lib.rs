@@ -8,6 +8,7 @@
 pub mod config;
 pub mod findings;
 pub mod handler;
+pub mod metrics;
 pub mod record;
 pub mod replay;
 pub mod sources;

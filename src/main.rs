@@ -31,6 +31,9 @@ enum Command {
         /// A saved `aws ecr describe-image-scan-findings` output to use instead of calling ECR.
         #[arg(long, value_name = "FILE")]
         findings: Option<PathBuf>,
+        /// Also write each event's CloudWatch EMF metrics line to stderr.
+        #[arg(long)]
+        metrics: bool,
         /// Files holding one JSON event each (or JSON Lines); none or `-` reads stdin.
         #[arg(value_name = "EVENT_FILE")]
         events: Vec<PathBuf>,
@@ -53,9 +56,11 @@ fn main() -> ExitCode {
         }
     };
     match cli.command {
-        Some(Command::Replay { findings, events }) => {
-            runtime.block_on(run_replay(findings, events))
-        }
+        Some(Command::Replay {
+            findings,
+            metrics,
+            events,
+        }) => runtime.block_on(run_replay(findings, events, metrics)),
         None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => {
             runtime.block_on(run_lambda())
         }
@@ -131,7 +136,15 @@ async fn handle<F: FindingsSource>(
         .map_or(0, |d| d.as_millis() as u64);
     let remaining = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
     let deadline = tokio::time::Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN);
-    match forwarder.forward(event.payload.get(), deadline).await {
+    let (metrics, result) = forwarder
+        .forward_measured(event.payload.get(), deadline)
+        .await;
+    // One EMF line per invocation on stdout, which Lambda sends to CloudWatch Logs.
+    println!(
+        "{}",
+        metrics.to_emf(&event.context.env_config.function_name, now_ms as i64)
+    );
+    match result {
         Ok(outcome) => {
             tracing::info!(
                 records = outcome.records,
@@ -147,7 +160,7 @@ async fn handle<F: FindingsSource>(
     }
 }
 
-async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>) -> ExitCode {
+async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>, metrics: bool) -> ExitCode {
     lambda_runtime::tracing::init_default_subscriber_with_writer(std::io::stderr);
     let config = match load_config() {
         Ok(config) => config,
@@ -159,7 +172,9 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>) -> ExitCode
     };
     let summary = match findings {
         Some(path) => match FileFindings::load(&path) {
-            Ok(file) => replay::run(&Forwarder::new(config.syslog, file, sink), &events).await,
+            Ok(file) => {
+                replay::run(&Forwarder::new(config.syslog, file, sink), &events, metrics).await
+            }
             Err(e) => {
                 eprintln!("replay: {e}");
                 return ExitCode::from(2);
@@ -169,6 +184,7 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>) -> ExitCode
             replay::run(
                 &Forwarder::new(config.syslog, EcrFindings::lazy(), sink),
                 &events,
+                metrics,
             )
             .await
         }

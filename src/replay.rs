@@ -53,7 +53,12 @@ fn read_input(path: &Path) -> std::io::Result<String> {
 
 /// Replays every event of every input (stdin when `inputs` is empty). Each input holds one JSON
 /// event or several (JSON Lines, or concatenated).
-pub async fn run<F: FindingsSource>(forwarder: &Forwarder<F>, inputs: &[PathBuf]) -> Summary {
+/// With `emit_metrics`, each event's EMF metrics line goes to stderr.
+pub async fn run<F: FindingsSource>(
+    forwarder: &Forwarder<F>,
+    inputs: &[PathBuf],
+    emit_metrics: bool,
+) -> Summary {
     let stdin = [PathBuf::from("-")];
     let inputs = if inputs.is_empty() {
         &stdin[..]
@@ -88,7 +93,11 @@ pub async fn run<F: FindingsSource>(forwarder: &Forwarder<F>, inputs: &[PathBuf]
                 }
             };
             let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
-            match forwarder.forward(event.get(), deadline).await {
+            let (metrics, result) = forwarder.forward_measured(event.get(), deadline).await;
+            if emit_metrics {
+                eprintln!("{}", metrics.to_emf("replay", crate::sources::now_ms()));
+            }
+            match result {
                 Ok(outcome) => {
                     summary.records += outcome.records;
                     summary.delivered += outcome.delivered;

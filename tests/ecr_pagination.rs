@@ -70,6 +70,15 @@ fn page(
         .build()
 }
 
+/// registryId, repositoryName, imageDigest, maxResults, nextToken of one request.
+type SeenRequest = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<i32>,
+    Option<String>,
+);
+
 fn forwarder(client: Client) -> Forwarder<EcrFindings> {
     Forwarder::new(
         SyslogSettings {
@@ -83,17 +92,7 @@ fn forwarder(client: Client) -> Forwarder<EcrFindings> {
 
 #[tokio::test]
 async fn follows_next_token_to_the_last_page() {
-    let requests: Arc<
-        Mutex<
-            Vec<(
-                Option<String>,
-                Option<String>,
-                Option<String>,
-                Option<i32>,
-                Option<String>,
-            )>,
-        >,
-    > = Arc::default();
+    let requests: Arc<Mutex<Vec<SeenRequest>>> = Arc::default();
     let seen = Arc::clone(&requests);
     let rule = mock!(Client::describe_image_scan_findings).then_compute_output(move |req| {
         seen.lock().unwrap().push((

@@ -75,6 +75,17 @@ pub struct DeliveryError {
     pub cause: TransportError,
 }
 
+/// What a delivery cost: for metrics.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryStats {
+    /// Bytes written, resends included.
+    pub bytes_sent: u64,
+    /// Time spent connecting (TCP and TLS), when a connection was made.
+    pub connect: Option<Duration>,
+    /// Time from the last write until the receiver acknowledged everything.
+    pub flush: Option<Duration>,
+}
+
 /// Where an invocation's batch goes.
 pub enum Sink {
     Syslog(Box<SyslogSender>),
@@ -87,10 +98,11 @@ impl Sink {
         &mut self,
         batch: &Batch,
         deadline: tokio::time::Instant,
+        stats: &mut DeliveryStats,
     ) -> Result<(), DeliveryError> {
         match self {
-            Sink::Syslog(sender) => sender.deliver(batch, deadline).await,
-            Sink::Writer(writer) => writer.deliver(batch).await,
+            Sink::Syslog(sender) => sender.deliver(batch, deadline, stats).await,
+            Sink::Writer(writer) => writer.deliver(batch, stats).await,
         }
     }
 }

@@ -9,7 +9,7 @@ use tokio::time::{Instant, sleep, timeout};
 
 use super::connection::Connection;
 use super::tls::{TlsClient, TlsSetupError, describe_handshake_error, is_certificate_error};
-use super::{DeliveryError, TransportError};
+use super::{DeliveryError, DeliveryStats, TransportError};
 use crate::config::Destination;
 use crate::syslog::Batch;
 
@@ -92,7 +92,12 @@ impl SyslogSender {
         format!("{}:{} ({kind})", self.host, self.port)
     }
 
-    pub async fn deliver(&mut self, batch: &Batch, deadline: Instant) -> Result<(), DeliveryError> {
+    pub async fn deliver(
+        &mut self,
+        batch: &Batch,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<(), DeliveryError> {
         if batch.is_empty() {
             return Ok(());
         }
@@ -100,7 +105,7 @@ impl SyslogSender {
         let mut attempt = 0;
         loop {
             let failure = match self
-                .send_from(batch, batch.record_start(resume_at), deadline)
+                .send_from(batch, batch.record_start(resume_at), deadline, stats)
                 .await
             {
                 Ok(()) => return Ok(()),
@@ -138,6 +143,7 @@ impl SyslogSender {
         batch: &Batch,
         from: usize,
         deadline: Instant,
+        stats: &mut DeliveryStats,
     ) -> Result<(), Failure> {
         let fail = |acknowledged, error| Failure {
             acknowledged,
@@ -150,7 +156,12 @@ impl SyslogSender {
         }
         let mut connection = match warm {
             Some(connection) => connection,
-            None => self.connect(deadline).await.map_err(|e| fail(from, e))?,
+            None => {
+                let started = Instant::now();
+                let connection = self.connect(deadline).await.map_err(|e| fail(from, e))?;
+                stats.connect = Some(stats.connect.unwrap_or_default() + started.elapsed());
+                connection
+            }
         };
 
         let bytes = batch.bytes();
@@ -168,6 +179,7 @@ impl SyslogSender {
             }
             last_chunk_start = written;
             written += chunk.len();
+            stats.bytes_sent += chunk.len() as u64;
             if let Some(pending) = connection.unacknowledged() {
                 acknowledged = acknowledged.max(written.saturating_sub(pending));
             }
@@ -178,7 +190,8 @@ impl SyslogSender {
         let ack_budget = self
             .budget(self.write_timeout, deadline)
             .map_err(|e| fail(acknowledged, e))?;
-        let ack_deadline = Instant::now() + ack_budget;
+        let flush_started = Instant::now();
+        let ack_deadline = flush_started + ack_budget;
         let mut pause = Duration::from_micros(200);
         while let Some(pending) = connection.unacknowledged().filter(|p| *p > 0) {
             acknowledged = acknowledged.max(written.saturating_sub(pending));
@@ -191,6 +204,7 @@ impl SyslogSender {
             sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(20));
         }
+        stats.flush = Some(flush_started.elapsed());
         if !connection.is_alive() {
             // Acknowledged by TCP but the receiver went away at once: it may not have processed the
             // tail, so resend the last chunk (at-least-once).

@@ -2,7 +2,7 @@
 
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 
-use super::{DeliveryError, TransportError};
+use super::{DeliveryError, DeliveryStats, TransportError};
 use crate::syslog::Batch;
 
 pub struct WriterSink {
@@ -18,7 +18,11 @@ impl WriterSink {
         WriterSink::new(tokio::io::stdout())
     }
 
-    pub async fn deliver(&mut self, batch: &Batch) -> Result<(), DeliveryError> {
+    pub async fn deliver(
+        &mut self,
+        batch: &Batch,
+        stats: &mut DeliveryStats,
+    ) -> Result<(), DeliveryError> {
         let written = async {
             self.out.write_all(batch.bytes()).await?;
             self.out.flush().await
@@ -27,6 +31,8 @@ impl WriterSink {
             delivered: 0,
             failed: batch.records(),
             cause: TransportError::Output(e),
-        })
+        })?;
+        stats.bytes_sent += batch.bytes().len() as u64;
+        Ok(())
     }
 }

@@ -1,0 +1,140 @@
+//! Per-invocation metrics as one CloudWatch Embedded Metric Format (EMF) log line: CloudWatch turns
+//! it into metrics without an SDK call. Names are a contract with the dashboard in `template.yaml`.
+
+use serde_json::{Map, Value, json};
+
+use crate::record::{Record, Severity};
+
+pub const NAMESPACE: &str = "AwsSyslogForwarder";
+
+/// Counts and timings of one invocation.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metrics {
+    pub records_in: u64,
+    pub records_forwarded: u64,
+    pub records_failed: u64,
+    /// Messages added by splitting long records (a record sent as 3 parts adds 2).
+    pub split_parts: u64,
+    pub findings: FindingCounts,
+    pub bytes_sent: u64,
+    pub connect_ms: Option<f64>,
+    pub flush_ms: Option<f64>,
+}
+
+/// ECR findings forwarded, by severity.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FindingCounts {
+    pub critical: u64,
+    pub high: u64,
+    pub medium: u64,
+    pub low: u64,
+    pub other: u64,
+}
+
+impl FindingCounts {
+    /// Counts the finding records among `records` (scan summaries are not findings).
+    pub fn of(records: &[Record]) -> FindingCounts {
+        let mut counts = FindingCounts::default();
+        for record in records.iter().filter(|r| r.msg_id == "finding") {
+            match record.severity {
+                Severity::Critical => counts.critical += 1,
+                Severity::Error => counts.high += 1,
+                Severity::Warning => counts.medium += 1,
+                Severity::Notice => counts.low += 1,
+                _ => counts.other += 1,
+            }
+        }
+        counts
+    }
+}
+
+impl Metrics {
+    /// The EMF JSON line, with `FunctionName` as the dimension.
+    pub fn to_emf(&self, function_name: &str, timestamp_ms: i64) -> String {
+        let mut values: Vec<(&str, &str, Value)> = vec![
+            ("RecordsIn", "Count", self.records_in.into()),
+            ("RecordsForwarded", "Count", self.records_forwarded.into()),
+            ("RecordsFailed", "Count", self.records_failed.into()),
+            ("SplitParts", "Count", self.split_parts.into()),
+            ("FindingsCritical", "Count", self.findings.critical.into()),
+            ("FindingsHigh", "Count", self.findings.high.into()),
+            ("FindingsMedium", "Count", self.findings.medium.into()),
+            ("FindingsLow", "Count", self.findings.low.into()),
+            ("FindingsOther", "Count", self.findings.other.into()),
+            ("BytesSent", "Bytes", self.bytes_sent.into()),
+        ];
+        if let Some(ms) = self.connect_ms {
+            values.push(("ConnectMs", "Milliseconds", ms.into()));
+        }
+        if let Some(ms) = self.flush_ms {
+            values.push(("FlushMs", "Milliseconds", ms.into()));
+        }
+        let definitions: Vec<Value> = values
+            .iter()
+            .map(|(name, unit, _)| json!({"Name": name, "Unit": unit}))
+            .collect();
+        let mut line = Map::new();
+        line.insert(
+            "_aws".into(),
+            json!({
+                "Timestamp": timestamp_ms,
+                "CloudWatchMetrics": [{
+                    "Namespace": NAMESPACE,
+                    "Dimensions": [["FunctionName"]],
+                    "Metrics": definitions,
+                }],
+            }),
+        );
+        line.insert("FunctionName".into(), function_name.into());
+        for (name, _, value) in values {
+            line.insert(name.into(), value);
+        }
+        Value::Object(line).to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emf_line_declares_every_value_it_carries() {
+        let metrics = Metrics {
+            records_in: 10,
+            records_forwarded: 9,
+            records_failed: 1,
+            split_parts: 2,
+            findings: FindingCounts {
+                critical: 1,
+                high: 2,
+                medium: 3,
+                low: 4,
+                other: 5,
+            },
+            bytes_sent: 12_345,
+            connect_ms: Some(1.5),
+            flush_ms: None,
+        };
+        let line: Value = serde_json::from_str(&metrics.to_emf("fwd", 1_795_341_600_000)).unwrap();
+        let aws = &line["_aws"];
+        assert_eq!(aws["Timestamp"], 1_795_341_600_000_i64);
+        let directive = &aws["CloudWatchMetrics"][0];
+        assert_eq!(directive["Namespace"], NAMESPACE);
+        assert_eq!(directive["Dimensions"], json!([["FunctionName"]]));
+        assert_eq!(line["FunctionName"], "fwd");
+        let names: Vec<&str> = directive["Metrics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["Name"].as_str().unwrap())
+            .collect();
+        for name in &names {
+            assert!(line.get(*name).is_some(), "{name} declared but missing");
+        }
+        assert!(names.contains(&"ConnectMs") && !names.contains(&"FlushMs"));
+        assert_eq!(line["RecordsFailed"], 1);
+        assert_eq!(line["FindingsOther"], 5);
+        assert_eq!(line["BytesSent"], 12_345);
+        assert!(!metrics.to_emf("fwd", 0).contains('\n'), "one line");
+    }
+}
