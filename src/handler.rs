@@ -36,6 +36,7 @@ pub struct Forwarder<F> {
     formatter: Formatter,
     findings: F,
     limits: Limits,
+    own_log_group: Option<String>,
     sink: Mutex<Sink>,
 }
 
@@ -45,6 +46,7 @@ impl<F: FindingsSource> Forwarder<F> {
             formatter: Formatter::new(settings),
             findings,
             limits: Limits::default(),
+            own_log_group: None,
             sink: Mutex::new(sink),
         }
     }
@@ -54,9 +56,21 @@ impl<F: FindingsSource> Forwarder<F> {
         self
     }
 
+    /// Refuses subscription payloads from `log_group`: the function's own logs would loop.
+    pub fn with_own_log_group(mut self, log_group: Option<String>) -> Forwarder<F> {
+        self.own_log_group = log_group.filter(|g| !g.is_empty());
+        self
+    }
+
     /// Decodes one JSON event into records (ECR scans read their findings here).
     pub async fn records(&self, raw_event: &str) -> Result<Vec<Record>, SourceError> {
-        sources::records(raw_event, self.limits, &self.findings).await
+        sources::records(
+            raw_event,
+            self.limits,
+            self.own_log_group.as_deref(),
+            &self.findings,
+        )
+        .await
     }
 
     /// Formats records; fails before anything is sent.
@@ -125,5 +139,57 @@ impl<F: FindingsSource> Forwarder<F> {
             messages: batch.messages(),
             delivered: batch.records(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Write;
+
+    use base64::Engine;
+
+    use super::*;
+    use crate::findings::StaticFindings;
+    use crate::transport::WriterSink;
+
+    fn subscription(log_group: &str) -> String {
+        let data = serde_json::json!({
+            "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": log_group,
+            "logStream": "s", "subscriptionFilters": ["f"],
+            "logEvents": [{"id": "1", "timestamp": 1_795_341_600_000_i64, "message": "hello"}],
+        });
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(data.to_string().as_bytes()).unwrap();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        serde_json::json!({"awslogs": {"data": b64}}).to_string()
+    }
+
+    fn forwarder() -> Forwarder<StaticFindings> {
+        let settings = SyslogSettings {
+            organisation: "Acme".into(),
+            ..SyslogSettings::default()
+        };
+        Forwarder::new(
+            settings,
+            StaticFindings::default(),
+            Sink::Writer(WriterSink::new(tokio::io::sink())),
+        )
+        .with_own_log_group(Some("/aws/lambda/forwarder".into()))
+    }
+
+    #[tokio::test]
+    async fn refuses_its_own_log_group() {
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let err = forwarder()
+            .forward(&subscription("/aws/lambda/forwarder"), deadline)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ForwardError::Source(SourceError::OwnLogGroup(_))), "{err}");
+        let (metrics, result) = forwarder()
+            .forward_measured(&subscription("/aws/lambda/orders"), deadline)
+            .await;
+        assert_eq!(result.unwrap().delivered, 1);
+        assert_eq!((metrics.records_in, metrics.records_forwarded), (1, 1));
+        assert!(metrics.bytes_sent > 0);
     }
 }

@@ -113,7 +113,11 @@ async fn run_lambda() -> ExitCode {
         Err(code) => return code,
     };
     tracing::info!(?sink, "forwarder ready");
-    let forwarder = Arc::new(Forwarder::new(config.syslog, EcrFindings::lazy(), sink));
+    // Lambda names the function's own log group; a subscription of it would loop.
+    let own_log_group = std::env::var("AWS_LAMBDA_LOG_GROUP_NAME").ok();
+    let forwarder = Arc::new(
+        Forwarder::new(config.syslog, EcrFindings::lazy(), sink).with_own_log_group(own_log_group),
+    );
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let forwarder = Arc::clone(&forwarder);
         async move { handle(&forwarder, event).await }

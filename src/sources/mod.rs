@@ -21,6 +21,11 @@ pub enum SourceError {
     Unsupported(String),
     #[error(transparent)]
     CloudWatch(#[from] cloudwatch::DecodeError),
+    #[error(
+        "refusing to forward log group {0}: it is this function's own log group, and forwarding it \
+         would feed the function its own output in a loop; remove that subscription filter"
+    )]
+    OwnLogGroup(String),
     #[error(transparent)]
     Scan(#[from] ecr::ScanError),
 }
@@ -126,15 +131,20 @@ impl Default for Limits {
     }
 }
 
-/// Decodes one event into records; ECR scans read their findings from `findings`.
+/// Decodes one event into records; ECR scans read their findings from `findings`. A subscription of
+/// `own_log_group` (the function's own logs) is refused.
 pub async fn records(
     raw: &str,
     limits: Limits,
+    own_log_group: Option<&str>,
     findings: &impl FindingsSource,
 ) -> Result<Vec<Record>, SourceError> {
     match classify(raw)? {
         Event::CloudWatchLogs(data) => {
             let log_data = cloudwatch::decode(&data, limits)?;
+            if own_log_group.is_some_and(|own| own == log_data.log_group) {
+                return Err(SourceError::OwnLogGroup(log_data.log_group));
+            }
             Ok(cloudwatch::records(log_data))
         }
         Event::Scan(scan) => Ok(ecr::records(&scan, findings).await?),
