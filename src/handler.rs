@@ -184,7 +184,10 @@ mod tests {
             .forward(&subscription("/aws/lambda/forwarder"), deadline)
             .await
             .unwrap_err();
-        assert!(matches!(err, ForwardError::Source(SourceError::OwnLogGroup(_))), "{err}");
+        assert!(
+            matches!(err, ForwardError::Source(SourceError::OwnLogGroup(_))),
+            "{err}"
+        );
         let (metrics, result) = forwarder()
             .forward_measured(&subscription("/aws/lambda/orders"), deadline)
             .await;

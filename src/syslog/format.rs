@@ -82,7 +82,7 @@ impl Formatter {
             Framing::Lf => escape_line_breaks(&record.payload),
         };
         let max = self.settings.max_message_bytes;
-        if max == 0 || head.len() + payload.len() <= max {
+        if max == 0 || head.len() + stored_len(&payload) <= max {
             self.push_frame(out, &[head, payload.as_bytes()]);
             return Ok(1);
         }
@@ -90,7 +90,7 @@ impl Formatter {
     }
 
     /// Writes the payload as consecutive parts `Part:N/M,<chunk>`, each a complete message no longer
-    /// than `max`, cut only at UTF-8 character boundaries.
+    /// than `max` as the receiver stores it, cut only at UTF-8 character boundaries.
     fn push_split(
         &self,
         head: &[u8],
@@ -102,7 +102,14 @@ impl Formatter {
             header_bytes: head.len() + PART_MARKER_FIXED + 2,
             max,
         };
-        let available = max.checked_sub(head.len()).ok_or(no_room.clone())?;
+        let margin = if payload.bytes().any(is_control) {
+            ESCAPED_MESSAGE_MARGIN
+        } else {
+            0
+        };
+        let available = max
+            .checked_sub(head.len() + margin)
+            .ok_or(no_room.clone())?;
         // The marker's width depends on the part count, which depends on the marker's width: try
         // one digit, then two, ... until the count fits.
         let mut digits = 1;
@@ -245,22 +252,40 @@ fn escape_line_breaks(payload: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// End offsets of consecutive chunks of at most `room` bytes (`room` ≥ 4), each ending on a character
-/// boundary. An empty payload is one empty chunk.
+/// Bytes `payload` takes once a receiver has stored it: rsyslog writes each control character as
+/// `#ooo` and applies its size limit after that, so they count four; and a message with any escape
+/// is stored only up to 3 bytes less than rsyslog's limit (measured with rsyslog 8.2302).
+fn stored_len(payload: &str) -> usize {
+    match payload.bytes().filter(|b| is_control(*b)).count() {
+        0 => payload.len(),
+        controls => payload.len() + 3 * controls + ESCAPED_MESSAGE_MARGIN,
+    }
+}
+
+const ESCAPED_MESSAGE_MARGIN: usize = 3;
+
+fn is_control(b: u8) -> bool {
+    b < 0x20 || b == 0x7f
+}
+
+/// End offsets of consecutive chunks of at most `room` stored bytes (`room` ≥ 4), each ending on a
+/// character boundary. An empty payload is one empty chunk.
 fn chunk_at_char_boundaries(payload: &str, room: usize) -> Vec<usize> {
     let mut cuts = Vec::with_capacity(payload.len() / room + 1);
-    let mut start = 0;
-    loop {
-        let mut end = (start + room).min(payload.len());
-        while !payload.is_char_boundary(end) {
-            end -= 1;
+    let mut used = 0;
+    for (index, ch) in payload.char_indices() {
+        let width = match ch.len_utf8() {
+            1 if is_control(ch as u8) => 4,
+            n => n,
+        };
+        if used + width > room {
+            cuts.push(index);
+            used = 0;
         }
-        cuts.push(end);
-        if end == payload.len() {
-            return cuts;
-        }
-        start = end;
+        used += width;
     }
+    cuts.push(payload.len());
+    cuts
 }
 
 fn decimal_width(n: usize) -> usize {
@@ -473,6 +498,24 @@ mod tests {
             ..settings()
         };
         assert_eq!(encode(over, &record(&payload)).1, 2);
+    }
+
+    #[test]
+    fn control_characters_count_as_the_receiver_stores_them() {
+        let (whole, _) = encode(settings(), &record(""));
+        let header_len = frames(&whole)[0].len();
+        let tabs = "\t".repeat(20); // 20 bytes, 80 as stored (#011 each), 83 with rsyslog's margin
+        let cap = |max| SyslogSettings {
+            max_message_bytes: max,
+            ..settings()
+        };
+        assert_eq!(encode(cap(header_len + 83), &record(&tabs)).1, 1);
+        let (text, parts) = encode(cap(header_len + 82), &record(&tabs));
+        assert_eq!(parts, 2);
+        for msg in frames(&text) {
+            let stored = msg.len() + 3 * msg.matches('\t').count();
+            assert!(stored + 3 <= header_len + 82, "{stored}");
+        }
     }
 
     #[test]

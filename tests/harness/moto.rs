@@ -1,0 +1,127 @@
+//! The moto server (PyPI `moto[server]`) as the ECR API, reached by `aws-sdk-ecr` through an
+//! endpoint URL.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::{free_port, is_listening, stop, test_dir, venv_bin, wait_until};
+
+pub const ACCOUNT: &str = "123456789012";
+pub const REGION: &str = "us-east-1";
+
+pub struct Moto {
+    pub port: u16,
+    pub endpoint: String,
+    child: Child,
+}
+
+impl Moto {
+    pub fn start() -> Moto {
+        let port = free_port();
+        let log = std::fs::File::create(test_dir("moto").join("moto.log")).expect("moto log");
+        let child = Command::new(venv_bin("moto_server"))
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("moto log"))
+            .stderr(log)
+            .spawn()
+            .expect("cannot start moto_server: run `make test`, which installs it");
+        let mut moto = Moto {
+            port,
+            endpoint: format!("http://127.0.0.1:{port}"),
+            child,
+        };
+        let ready = wait_until(Duration::from_secs(30), || is_listening(port));
+        if !ready {
+            stop(&mut moto.child, false);
+            panic!("moto_server did not listen on 127.0.0.1:{port}");
+        }
+        moto
+    }
+
+    /// The environment that points the standard SDK chain at this server.
+    pub fn env(&self) -> Vec<(String, String)> {
+        [
+            ("AWS_ENDPOINT_URL_ECR", self.endpoint.as_str()),
+            ("AWS_REGION", REGION),
+            ("AWS_ACCESS_KEY_ID", "testing"),
+            ("AWS_SECRET_ACCESS_KEY", "testing"),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ]
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    pub fn ecr_client(&self) -> aws_sdk_ecr::Client {
+        let config = aws_sdk_ecr::Config::builder()
+            .behavior_version(aws_sdk_ecr::config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_sdk_ecr::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .build();
+        aws_sdk_ecr::Client::from_conf(config)
+    }
+
+    /// Creates `repository` and pushes an image with exactly `digest`, then starts its scan (moto
+    /// answers DescribeImageScanFindings only for scanned images).
+    pub async fn push_scanned_image(&self, repository: &str, digest: &str, tag: &str) {
+        let ecr = self.ecr_client();
+        let _ = ecr
+            .create_repository()
+            .repository_name(repository)
+            .send()
+            .await;
+        let manifest = r#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.v2+json","config":{"mediaType":"application/vnd.docker.container.image.v1+json","size":1,"digest":"sha256:0000000000000000000000000000000000000000000000000000000000000001"},"layers":[]}"#;
+        ecr.put_image()
+            .repository_name(repository)
+            .image_manifest(manifest)
+            .image_digest(digest)
+            .image_tag(tag)
+            .send()
+            .await
+            .expect("moto put_image");
+        ecr.start_image_scan()
+            .repository_name(repository)
+            .image_id(
+                aws_sdk_ecr::types::ImageIdentifier::builder()
+                    .image_digest(digest)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("moto start_image_scan");
+    }
+
+    /// Makes DescribeImageScanFindings return `response` (a full response body: `repositoryName`
+    /// and `imageId.imageDigest` select the image; moto returns it verbatim).
+    pub fn inject_findings(&self, response: serde_json::Value) {
+        let body = serde_json::json!({"results": [response], "region": REGION}).to_string();
+        let mut stream = TcpStream::connect(("127.0.0.1", self.port)).expect("connect to moto");
+        let request = format!(
+            "POST /moto-api/static/ecr/scan-finding-results HTTP/1.1\r\nHost: 127.0.0.1:{}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            self.port,
+            body.len()
+        );
+        stream.write_all(request.as_bytes()).expect("send to moto");
+        let mut answer = String::new();
+        stream
+            .read_to_string(&mut answer)
+            .expect("read moto's answer");
+        assert!(
+            answer.starts_with("HTTP/1.1 201"),
+            "moto refused the findings: {answer}"
+        );
+    }
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        stop(&mut self.child, false);
+    }
+}

@@ -1,0 +1,215 @@
+//! A real rsyslogd (Debian package) in the foreground, listening on 127.0.0.1 for plain TCP and for
+//! TLS, storing every message it receives as one JSON line.
+//!
+//! rsyslog escapes control characters of received messages (LF becomes `#012`, TAB `#011`) in both
+//! `msg` and `rawmsg`.
+
+use std::fs::File;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use super::certs::{self, TestPki};
+use super::{free_port, is_listening, stop, test_dir, wait_until};
+
+pub struct RsyslogOptions {
+    /// rsyslog's `maxMessageSize`.
+    pub max_message_size: usize,
+    /// `gtls` (GnuTLS, negotiates TLS 1.2 here) or `ossl` (OpenSSL, TLS 1.3).
+    pub tls_driver: &'static str,
+    /// `anon`, or `x509/certvalid` to require a client certificate.
+    pub tls_auth_mode: &'static str,
+    /// SANs of the server certificate.
+    pub names: Vec<String>,
+    /// Serve an expired server certificate.
+    pub expired_certificate: bool,
+}
+
+impl Default for RsyslogOptions {
+    fn default() -> Self {
+        RsyslogOptions {
+            max_message_size: 64 * 1024,
+            tls_driver: "gtls",
+            tls_auth_mode: "anon",
+            names: vec!["localhost".into(), "127.0.0.1".into()],
+            expired_certificate: false,
+        }
+    }
+}
+
+/// One message as rsyslog stored it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Received {
+    pub pri: String,
+    pub severity: u8,
+    pub facility: u8,
+    pub timestamp: String,
+    pub hostname: String,
+    pub app_name: String,
+    pub msgid: String,
+    pub sd: String,
+    pub msg: String,
+    pub raw: String,
+}
+
+pub struct Rsyslog {
+    pub tcp_port: u16,
+    pub tls_port: u16,
+    pub pki: TestPki,
+    pub dir: PathBuf,
+    child: Option<Child>,
+}
+
+impl Rsyslog {
+    pub fn start() -> Rsyslog {
+        Rsyslog::start_with(RsyslogOptions::default())
+    }
+
+    pub fn start_with(options: RsyslogOptions) -> Rsyslog {
+        let dir = test_dir("rsyslog");
+        let names: Vec<&str> = options.names.iter().map(String::as_str).collect();
+        let pki = if options.expired_certificate {
+            certs::generate_expired(&names)
+        } else {
+            certs::generate(&names)
+        };
+        std::fs::write(dir.join("ca.pem"), &pki.ca_pem).expect("write ca.pem");
+        std::fs::write(dir.join("server.pem"), &pki.server_cert_pem).expect("write server.pem");
+        std::fs::write(dir.join("server.key"), &pki.server_key_pem).expect("write server.key");
+        std::fs::create_dir_all(dir.join("work")).expect("create work dir");
+        let (tcp_port, tls_port) = (free_port(), free_port());
+        let d = dir.display();
+        let config = format!(
+            r#"global(workDirectory="{d}/work" maxMessageSize="{max}"
+       defaultNetstreamDriverCAFile="{d}/ca.pem"
+       defaultNetstreamDriverCertFile="{d}/server.pem"
+       defaultNetstreamDriverKeyFile="{d}/server.key")
+module(load="imtcp" maxSessions="50")
+input(type="imtcp" address="127.0.0.1" port="{tcp_port}" name="tcp" ruleset="store")
+input(type="imtcp" address="127.0.0.1" port="{tls_port}" name="tls" ruleset="store"
+      streamDriver.name="{driver}" streamDriver.mode="1" streamDriver.authMode="{auth}")
+template(name="json" type="list" option.jsonf="on") {{
+  property(outname="pri" name="pri" format="jsonf")
+  property(outname="severity" name="syslogseverity" format="jsonf")
+  property(outname="facility" name="syslogfacility" format="jsonf")
+  property(outname="timestamp" name="timereported" dateFormat="rfc3339" format="jsonf")
+  property(outname="hostname" name="hostname" format="jsonf")
+  property(outname="app_name" name="app-name" format="jsonf")
+  property(outname="msgid" name="msgid" format="jsonf")
+  property(outname="sd" name="structured-data" format="jsonf")
+  property(outname="msg" name="msg" format="jsonf")
+  property(outname="raw" name="rawmsg" format="jsonf")
+}}
+ruleset(name="store") {{
+  action(type="omfile" file="{d}/received.jsonl" template="json" flushOnTXEnd="on" asyncWriting="off")
+}}
+"#,
+            max = options.max_message_size,
+            driver = options.tls_driver,
+            auth = options.tls_auth_mode,
+        );
+        std::fs::write(dir.join("rsyslog.conf"), config).expect("write rsyslog.conf");
+        let mut rsyslog = Rsyslog {
+            tcp_port,
+            tls_port,
+            pki,
+            dir,
+            child: None,
+        };
+        rsyslog.launch();
+        rsyslog
+    }
+
+    fn launch(&mut self) {
+        let stderr = File::options()
+            .create(true)
+            .append(true)
+            .open(self.dir.join("stderr.log"))
+            .expect("open stderr.log");
+        let child = Command::new("rsyslogd")
+            .arg("-n")
+            .arg("-f")
+            .arg(self.dir.join("rsyslog.conf"))
+            .arg("-i")
+            .arg(self.dir.join("rsyslogd.pid"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .expect("rsyslogd not found: run `make test`, which installs rsyslog");
+        self.child = Some(child);
+        let (tcp, tls) = (self.tcp_port, self.tls_port);
+        let ready = wait_until(Duration::from_secs(10), || {
+            is_listening(tcp) && is_listening(tls)
+        });
+        assert!(
+            ready,
+            "rsyslogd did not listen on {tcp}/{tls}: {}",
+            self.stderr()
+        );
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            stop(&mut child, false);
+        }
+    }
+
+    /// Stops rsyslogd and starts it again on the same ports and files.
+    pub fn restart(&mut self) {
+        self.stop();
+        let (tcp, tls) = (self.tcp_port, self.tls_port);
+        wait_until(Duration::from_secs(5), || {
+            !is_listening(tcp) && !is_listening(tls)
+        });
+        self.launch();
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(self.dir.join("stderr.log")).unwrap_or_default()
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        let text = std::fs::read_to_string(self.dir.join("received.jsonl")).unwrap_or_default();
+        text.lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|line| {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
+                    panic!("rsyslog wrote a line that is not JSON ({e}): {line}")
+                });
+                let text = |k: &str| match &v[k] {
+                    serde_json::Value::String(s) => s.clone(),
+                    serde_json::Value::Null => String::new(),
+                    other => other.to_string(),
+                };
+                let number = |k: &str| text(k).parse::<u8>().unwrap_or(u8::MAX);
+                Received {
+                    pri: text("pri"),
+                    severity: number("severity"),
+                    facility: number("facility"),
+                    timestamp: text("timestamp"),
+                    hostname: text("hostname"),
+                    app_name: text("app_name"),
+                    msgid: text("msgid"),
+                    sd: text("sd"),
+                    msg: text("msg"),
+                    raw: text("raw"),
+                }
+            })
+            .collect()
+    }
+
+    /// Waits until at least `n` messages were stored or `timeout` passes, then returns what is there
+    /// (waiting a little longer, so a surplus shows).
+    pub fn wait_for(&self, n: usize, timeout: Duration) -> Vec<Received> {
+        wait_until(timeout, || self.received().len() >= n);
+        std::thread::sleep(Duration::from_millis(200));
+        self.received()
+    }
+}
+
+impl Drop for Rsyslog {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
