@@ -138,8 +138,13 @@ async fn handle<F: FindingsSource>(
     let now_ms = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as u64);
-    let remaining = Duration::from_millis(event.context.deadline.saturating_sub(now_ms));
+    let remaining = time_left(event.context.deadline, now_ms);
     let deadline = tokio::time::Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN);
+    tracing::debug!(
+        deadline_ms = event.context.deadline,
+        remaining_ms = remaining.as_millis() as u64,
+        "invocation"
+    );
     let (metrics, result) = forwarder
         .forward_measured(event.payload.get(), deadline)
         .await;
@@ -161,6 +166,17 @@ async fn handle<F: FindingsSource>(
             tracing::error!(request_id = %event.context.request_id, "{e}");
             Err(e.into())
         }
+    }
+}
+
+/// Time left until the Runtime API's deadline (epoch milliseconds). Some local emulators send the
+/// function timeout instead of an instant; a value before 2001 is taken as such a duration.
+fn time_left(deadline_ms: u64, now_ms: u64) -> Duration {
+    const YEAR_2001_MS: u64 = 978_307_200_000;
+    if deadline_ms < YEAR_2001_MS {
+        Duration::from_millis(deadline_ms)
+    } else {
+        Duration::from_millis(deadline_ms.saturating_sub(now_ms))
     }
 }
 
@@ -198,5 +214,18 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>, metrics: bo
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deadline_is_an_instant_or_an_emulator_duration() {
+        let now = 1_795_341_600_000;
+        assert_eq!(time_left(now + 3_000, now), Duration::from_millis(3_000));
+        assert_eq!(time_left(now - 1, now), Duration::ZERO);
+        assert_eq!(time_left(600_000, now), Duration::from_secs(600));
     }
 }

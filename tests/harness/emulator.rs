@@ -72,7 +72,7 @@ impl Emulator {
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env(
                 "AWS_LAMBDA_RUNTIME_API",
-                format!("127.0.0.1:{}/.rt", self.port),
+                format!("http://127.0.0.1:{}/.rt", self.port),
             )
             .env("AWS_LAMBDA_FUNCTION_NAME", "forwarder")
             .env("AWS_LAMBDA_FUNCTION_VERSION", "1")

@@ -120,6 +120,65 @@ impl Moto {
     }
 }
 
+/// A DescribeImageScanFindings response body as ECR sends it (timestamps in epoch seconds).
+pub fn findings_response(
+    repository: &str,
+    digest: &str,
+    basic: usize,
+    enhanced: usize,
+) -> serde_json::Value {
+    let severities = ["CRITICAL", "HIGH", "MEDIUM", "LOW", "INFORMATIONAL"];
+    let findings: Vec<serde_json::Value> = (0..basic)
+        .map(|i| {
+            serde_json::json!({
+                "name": format!("CVE-2026-{i:04}"),
+                "description": format!("basic finding {i}"),
+                "uri": format!("https://security-tracker.debian.org/tracker/CVE-2026-{i:04}"),
+                "severity": severities[i % severities.len()],
+                "attributes": [
+                    {"key": "package_name", "value": format!("pkg{i}")},
+                    {"key": "package_version", "value": "1.0"},
+                    {"key": "CVSS2_SCORE", "value": "7.5"},
+                ],
+            })
+        })
+        .collect();
+    let enhanced_findings: Vec<serde_json::Value> = (0..enhanced)
+        .map(|i| {
+            serde_json::json!({
+                "awsAccountId": ACCOUNT,
+                "findingArn": format!("arn:aws:inspector2:{REGION}:{ACCOUNT}:finding/{i:032x}"),
+                "description": format!("enhanced finding {i}"),
+                "severity": "HIGH",
+                "status": "ACTIVE",
+                "type": "PACKAGE_VULNERABILITY",
+                "score": 8.1,
+                "fixAvailable": "YES",
+                "firstObservedAt": 1_795_340_000.5,
+                "packageVulnerabilityDetails": {
+                    "vulnerabilityId": format!("CVE-2025-{i:04}"),
+                    "source": "NVD",
+                    "sourceUrl": format!("https://nvd.nist.gov/vuln/detail/CVE-2025-{i:04}"),
+                    "vulnerablePackages": [{"name": "openssl", "version": "3.0.1", "fixedInVersion": "3.0.2"}],
+                    "cvss": [{"baseScore": 8.1, "scoringVector": "CVSS:3.1/AV:N", "source": "NVD", "version": "3.1"}],
+                },
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "registryId": ACCOUNT,
+        "repositoryName": repository,
+        "imageId": {"imageDigest": digest},
+        "imageScanStatus": {"status": "COMPLETE", "description": "The scan was completed successfully."},
+        "imageScanFindings": {
+            "imageScanCompletedAt": 1_795_342_530,
+            "findingSeverityCounts": {"CRITICAL": 1, "HIGH": 1 + enhanced, "MEDIUM": 1},
+            "findings": findings,
+            "enhancedFindings": enhanced_findings,
+        },
+    })
+}
+
 impl Drop for Moto {
     fn drop(&mut self) {
         stop(&mut self.child, false);
