@@ -59,6 +59,15 @@ fn push_digits(out: &mut Vec<u8>, value: u64, width: usize) {
     out.extend_from_slice(&buf[start..]);
 }
 
+/// Appends `hh:mm:ss`.
+fn push_clock(out: &mut Vec<u8>, c: &Civil) {
+    push_digits(out, c.hour.into(), 2);
+    for value in [c.minute, c.second] {
+        out.push(b':');
+        push_digits(out, value.into(), 2);
+    }
+}
+
 /// Appends `value` in decimal.
 pub fn push_decimal(out: &mut Vec<u8>, value: u64) {
     push_digits(out, value, 1);
@@ -72,16 +81,12 @@ pub fn push_rfc5424(out: &mut Vec<u8>, epoch_ms: i64) {
         return;
     };
     push_digits(out, c.year as u64, 4);
-    out.push(b'-');
-    push_digits(out, c.month.into(), 2);
-    out.push(b'-');
-    push_digits(out, c.day.into(), 2);
+    for value in [c.month, c.day] {
+        out.push(b'-');
+        push_digits(out, value.into(), 2);
+    }
     out.push(b'T');
-    push_digits(out, c.hour.into(), 2);
-    out.push(b':');
-    push_digits(out, c.minute.into(), 2);
-    out.push(b':');
-    push_digits(out, c.second.into(), 2);
+    push_clock(out, &c);
     out.push(b'.');
     push_digits(out, c.millisecond.into(), 3);
     out.push(b'Z');
@@ -112,11 +117,7 @@ pub fn push_rfc3164(out: &mut Vec<u8>, epoch_ms: i64) {
     }
     push_decimal(out, c.day.into());
     out.push(b' ');
-    push_digits(out, c.hour.into(), 2);
-    out.push(b':');
-    push_digits(out, c.minute.into(), 2);
-    out.push(b':');
-    push_digits(out, c.second.into(), 2);
+    push_clock(out, &c);
 }
 
 #[cfg(test)]

@@ -37,19 +37,17 @@ fn server_cert(names: &[&str], issuer: &Issuer<'_, KeyPair>, expired: bool) -> (
 
 /// A CA and a server certificate for `names` (DNS names or IP addresses) signed by it.
 pub fn generate(names: &[&str]) -> TestPki {
-    let ca = ca("Forwarder Test CA");
-    let (server_cert_pem, server_key_pem) = server_cert(names, &ca, false);
-    TestPki {
-        ca_pem: ca.pem(),
-        server_cert_pem,
-        server_key_pem,
-    }
+    pki(names, false)
 }
 
 /// The same, with a server certificate that expired in 2021.
 pub fn generate_expired(names: &[&str]) -> TestPki {
+    pki(names, true)
+}
+
+fn pki(names: &[&str], expired: bool) -> TestPki {
     let ca = ca("Forwarder Test CA");
-    let (server_cert_pem, server_key_pem) = server_cert(names, &ca, true);
+    let (server_cert_pem, server_key_pem) = server_cert(names, &ca, expired);
     TestPki {
         ca_pem: ca.pem(),
         server_cert_pem,
