@@ -376,3 +376,19 @@ async fn tls_refuses_an_unknown_ca_and_a_wrong_name() {
         "nothing reaches the receiver"
     );
 }
+
+#[tokio::test]
+async fn tls_refuses_an_expired_certificate() {
+    let rsyslog = Rsyslog::start_with(RsyslogOptions {
+        expired_certificate: true,
+        ..RsyslogOptions::default()
+    });
+    let destination = tls(rsyslog.tls_port, &rsyslog.pki.ca_pem, "localhost");
+    let err = forwarder(&destination, settings())
+        .forward(&event("ecr-image-action.json"), deadline())
+        .await
+        .expect_err("an expired certificate must be refused");
+    assert!(err.to_string().contains("expired"), "{err}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(rsyslog.received().is_empty());
+}
