@@ -77,7 +77,6 @@ fn main() -> ExitCode {
 fn load_config() -> Result<Config, ExitCode> {
     Config::from_env().map_err(|e| {
         tracing::error!("configuration error: {e}");
-        eprintln!("configuration error: {e}");
         ExitCode::from(2)
     })
 }
@@ -90,7 +89,6 @@ fn syslog_sink(config: &Config) -> Result<Option<Sink>, ExitCode> {
         Ok(sender) => Ok(Some(Sink::Syslog(Box::new(sender)))),
         Err(e) => {
             tracing::error!("configuration error: {e}");
-            eprintln!("configuration error: {e}");
             Err(ExitCode::from(2))
         }
     }
