@@ -36,7 +36,7 @@ bench: package
 	  echo "Loopback receiver in the same process (a thread that reads and discards); medians; ratios compare rows of the same run."; \
 	  echo; echo "## End to end"; echo; cat target/bench-pipeline.md; \
 	  echo; echo "## Stages (criterion)"; echo; echo '```'; \
-	  grep -E '^[a-z_0-9]+/[a-z_]+|time:|thrpt:' target/bench-micro.txt; echo '```'; \
+	  grep -E '^[a-z_0-9]+/[a-z_]+|time:|thrpt:' target/bench-micro.txt | grep -v '%'; echo '```'; \
 	  echo; cat benches/PROFILE.md; } > BENCHMARKS.md
 	@echo "wrote BENCHMARKS.md"
 
@@ -44,11 +44,11 @@ bench: package
 package: venv
 	rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo-lambda lambda build --release --arm64 --output-format zip
-	@ls -l target/lambda/aws-syslog-forwarder/bootstrap.zip
+	@$(PYTHON) scripts/zip-size.py target/lambda/aws-syslog-forwarder/bootstrap.zip
 
 package-x86: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo-lambda lambda build --release --x86-64 --output-format zip
-	@ls -l target/lambda/aws-syslog-forwarder/bootstrap.zip
+	@$(PYTHON) scripts/zip-size.py target/lambda/aws-syslog-forwarder/bootstrap.zip
 
 lint:
 	$(CARGO) fmt --all -- --check
