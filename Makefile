@@ -12,7 +12,7 @@ EVENTS := $(filter-out events/findings.json,$(wildcard events/*.json))
 APT_PACKAGES := rsyslog rsyslog-gnutls rsyslog-openssl openssl iproute2
 PIP_PACKAGES := 'moto[server]==5.2.5' 'cargo-lambda==1.9.2'
 
-.PHONY: run test deps apt-deps venv build lint fmt clean bench package package-x86
+.PHONY: run test deps apt-deps venv sam-venv build lint fmt clean bench package package-x86 deploy
 
 run: build
 	@for event in $(EVENTS); do \
@@ -44,11 +44,11 @@ bench: package
 package: venv
 	rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1 || true
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo-lambda lambda build --release --arm64 --output-format zip
-	@$(PYTHON) scripts/zip-size.py target/lambda/aws-syslog-forwarder/bootstrap.zip
+	@$(PYTHON) scripts/zip-size.py target/lambda/aws-syslog-forwarder/bootstrap.zip aarch64
 
 package-x86: venv
 	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" cargo-lambda lambda build --release --x86-64 --output-format zip
-	@$(PYTHON) scripts/zip-size.py target/lambda/aws-syslog-forwarder/bootstrap.zip
+	@$(PYTHON) scripts/zip-size.py target/lambda/aws-syslog-forwarder/bootstrap.zip x86_64
 
 lint:
 	$(CARGO) fmt --all -- --check
@@ -57,7 +57,7 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-deps: apt-deps venv
+deps: apt-deps venv sam-venv
 
 # The real receivers and tools the tests start: rsyslog (TCP and TLS), openssl, ss.
 apt-deps:
@@ -77,6 +77,19 @@ $(VENV)/.installed: Makefile
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check $(PIP_PACKAGES)
 	touch $@
 
+# cfn-lint and the SAM CLI for the template tests, in their own venv (beside moto, pip picks an old SAM CLI).
+sam-venv: .venv-sam/.installed
+
+.venv-sam/.installed: Makefile
+	$(PYTHON) -m venv .venv-sam
+	.venv-sam/bin/pip install --quiet --disable-pip-version-check 'cfn-lint==1.58.0' 'aws-sam-cli==1.170.0'
+	touch $@
+
+# Deployment needs AWS credentials: `sam build --beta-features` (rust-cargolambda) then a guided deploy.
+deploy:
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" .venv-sam/bin/sam build --beta-features
+	.venv-sam/bin/sam deploy --guided
+
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) .venv-sam

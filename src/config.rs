@@ -7,6 +7,27 @@ use crate::syslog::sanitize::is_sd_name;
 use crate::syslog::{Framing, SyslogFormat, SyslogSettings};
 
 const DEFAULT_SD_ID: &str = "aws@32473";
+
+/// Every environment variable the configuration reads (a contract with `template.yaml`).
+pub const VARIABLES: [&str; 14] = [
+    "SYSLOG_HOST",
+    "SYSLOG_PORT",
+    "SYSLOG_TLS",
+    "SYSLOG_TLS_CA",
+    "SYSLOG_TLS_SERVER_NAME",
+    "ORGANISATION",
+    "SYSLOG_FORMAT",
+    "SYSLOG_FRAMING",
+    "SYSLOG_FACILITY",
+    "SYSLOG_MAX_MESSAGE_BYTES",
+    "SYSLOG_SD_ID",
+    "SYSLOG_UTF8_BOM",
+    "SYSLOG_CONNECT_TIMEOUT_MS",
+    "SYSLOG_WRITE_TIMEOUT_MS",
+];
+
+/// The variables without which the Lambda cannot start.
+pub const REQUIRED_IN_LAMBDA: [&str; 2] = ["SYSLOG_HOST", "ORGANISATION"];
 const MIN_MESSAGE_BYTES: usize = 480;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -441,6 +462,23 @@ mod tests {
             error_var(&[org, host, ("SYSLOG_WRITE_TIMEOUT_MS", "soon")]),
             "SYSLOG_WRITE_TIMEOUT_MS"
         );
+    }
+
+    #[test]
+    fn reads_exactly_the_listed_variables() {
+        let asked = std::cell::RefCell::new(std::collections::BTreeSet::new());
+        let lookup = |name: &str| {
+            asked.borrow_mut().insert(name.to_owned());
+            match name {
+                "ORGANISATION" => Some("Acme".to_owned()),
+                "SYSLOG_HOST" => Some("h".to_owned()),
+                _ => None,
+            }
+        };
+        Config::from_lookup(lookup).unwrap();
+        let listed: std::collections::BTreeSet<String> =
+            VARIABLES.iter().map(|v| v.to_string()).collect();
+        assert_eq!(*asked.borrow(), listed);
     }
 
     #[test]
