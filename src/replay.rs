@@ -51,8 +51,75 @@ fn read_input(path: &Path) -> std::io::Result<String> {
     }
 }
 
+async fn replay_one<F: FindingsSource>(
+    forwarder: &Forwarder<F>,
+    event: &str,
+    emit_metrics: bool,
+    summary: &mut Summary,
+    label: &str,
+) {
+    let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
+    let (metrics, result) = forwarder.forward_measured(event, deadline).await;
+    if emit_metrics {
+        eprintln!("{}", metrics.to_emf("replay", crate::sources::now_ms()));
+    }
+    match result {
+        Ok(outcome) => {
+            summary.records += outcome.records;
+            summary.delivered += outcome.delivered;
+        }
+        Err(ForwardError::Delivery(e)) => {
+            eprintln!("replay: {label}: {e}");
+            summary.records += e.delivered + e.failed;
+            summary.delivered += e.delivered;
+            summary.failed += e.failed;
+        }
+        Err(e) => {
+            eprintln!("replay: {label}: {e}");
+            summary.rejected_events += 1;
+        }
+    }
+}
+
+/// The keys of the wrappers a parked event comes in.
+#[derive(serde::Deserialize)]
+struct Wrapper<'a> {
+    /// `aws sqs receive-message` output.
+    #[serde(rename = "Messages")]
+    messages: Option<Vec<SqsMessage>>,
+    /// A Lambda on-failure destination record.
+    #[serde(rename = "requestPayload", borrow)]
+    request_payload: Option<&'a RawValue>,
+}
+
+#[derive(serde::Deserialize)]
+struct SqsMessage {
+    #[serde(rename = "Body")]
+    body: String,
+}
+
+/// The original events inside `value`: an SQS `receive-message` output (each message body), a Lambda
+/// on-failure destination record (its `requestPayload`), or `value` itself.
+pub fn unwrap_event(value: &str) -> Vec<String> {
+    match serde_json::from_str::<Wrapper>(value) {
+        Ok(Wrapper {
+            messages: Some(messages),
+            ..
+        }) => messages
+            .iter()
+            .flat_map(|m| unwrap_event(&m.body))
+            .collect(),
+        Ok(Wrapper {
+            request_payload: Some(payload),
+            ..
+        }) => vec![payload.get().to_owned()],
+        _ => vec![value.to_owned()],
+    }
+}
+
 /// Replays every event of every input (stdin when `inputs` is empty). Each input holds one JSON
-/// event or several (JSON Lines, or concatenated).
+/// event or several (JSON Lines, or concatenated); Lambda failure-destination records and SQS
+/// `receive-message` output are unwrapped to the original events.
 /// With `emit_metrics`, each event's EMF metrics line goes to stderr.
 pub async fn run<F: FindingsSource>(
     forwarder: &Forwarder<F>,
@@ -76,44 +143,65 @@ pub async fn run<F: FindingsSource>(
                 continue;
             }
         };
-        for (index, event) in serde_json::Deserializer::from_str(&text)
-            .into_iter::<&RawValue>()
-            .enumerate()
-        {
-            summary.events += 1;
-            let event = match event {
-                Ok(event) => event,
+        let mut index = 0;
+        for value in serde_json::Deserializer::from_str(&text).into_iter::<&RawValue>() {
+            let value = match value {
+                Ok(value) => value,
                 Err(e) => {
+                    summary.events += 1;
+                    summary.rejected_events += 1;
                     eprintln!(
-                        "replay: {name}: event {}: not valid JSON ({e}); skipping the rest of this input",
+                        "replay: {name}: value {}: not valid JSON ({e}); skipping the rest of this input",
                         index + 1
                     );
-                    summary.rejected_events += 1;
                     break;
                 }
             };
-            let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
-            let (metrics, result) = forwarder.forward_measured(event.get(), deadline).await;
-            if emit_metrics {
-                eprintln!("{}", metrics.to_emf("replay", crate::sources::now_ms()));
-            }
-            match result {
-                Ok(outcome) => {
-                    summary.records += outcome.records;
-                    summary.delivered += outcome.delivered;
-                }
-                Err(ForwardError::Delivery(e)) => {
-                    eprintln!("replay: {name}: event {}: {e}", index + 1);
-                    summary.records += e.delivered + e.failed;
-                    summary.delivered += e.delivered;
-                    summary.failed += e.failed;
-                }
-                Err(e) => {
-                    eprintln!("replay: {name}: event {}: {e}", index + 1);
-                    summary.rejected_events += 1;
-                }
+            for event in unwrap_event(value.get()) {
+                index += 1;
+                summary.events += 1;
+                replay_one(
+                    forwarder,
+                    &event,
+                    emit_metrics,
+                    &mut summary,
+                    &format!("{name}: event {index}"),
+                )
+                .await;
             }
         }
     }
     summary
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const EVENT: &str =
+        r#"{"source":"aws.ecr","detail-type":"ECR Image Action","detail":{"action-type":"PUSH"}}"#;
+
+    #[test]
+    fn unwraps_destination_records_and_sqs_messages() {
+        assert_eq!(unwrap_event(EVENT), vec![EVENT]);
+        let record = format!(
+            r#"{{"version":"1.0","timestamp":"2026-11-22T10:00:00.000Z","requestContext":{{"requestId":"r","condition":"RetriesExhausted","approximateInvokeCount":3}},"requestPayload":{EVENT},"responseContext":{{"statusCode":200,"functionError":"Unhandled"}},"responsePayload":{{"errorMessage":"x"}}}}"#
+        );
+        assert_eq!(unwrap_event(&record), vec![EVENT]);
+        let sqs = serde_json::json!({"Messages": [
+            {"MessageId": "1", "ReceiptHandle": "h", "Body": record},
+            {"MessageId": "2", "ReceiptHandle": "h", "Body": EVENT},
+        ]})
+        .to_string();
+        assert_eq!(unwrap_event(&sqs), vec![EVENT, EVENT]);
+    }
+
+    #[test]
+    fn anything_else_is_passed_on_for_a_clear_error() {
+        assert_eq!(unwrap_event("[1,2]"), vec!["[1,2]"]);
+        assert_eq!(
+            unwrap_event(r#"{"Messages":"no"}"#),
+            vec![r#"{"Messages":"no"}"#]
+        );
+    }
 }
