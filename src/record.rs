@@ -52,6 +52,15 @@ pub struct Origin {
     pub params: Vec<(&'static str, String)>,
 }
 
+/// An extra RFC 5424 structured-data element attached to one record (e.g. detection tags).
+/// Values are escaped by the formatter; names must be valid SD-NAMEs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SdElement {
+    /// SD-ID, e.g. `detection@32473`.
+    pub id: String,
+    pub params: Vec<(&'static str, String)>,
+}
+
 /// One record to forward.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
@@ -65,6 +74,8 @@ pub struct Record {
     pub id: Option<String>,
     /// The text after the `Organisation:…,Event Source:…,` prefix.
     pub payload: String,
+    /// A second structured-data element, written after the origin's (RFC 5424 only).
+    pub tags: Option<Box<SdElement>>,
 }
 
 #[cfg(test)]

@@ -104,6 +104,7 @@ pub fn records(data: LogData) -> Vec<Record> {
             severity: Severity::Informational,
             id: Some(event.id),
             payload: event.message,
+            tags: None,
         })
         .collect()
 }

@@ -198,6 +198,7 @@ pub async fn records(
             severity,
             id: Some(id),
             payload,
+            tags: None,
         });
     };
     for finding in &fetched.basic {
@@ -240,6 +241,7 @@ pub async fn records(
             event.meta.id.clone()
         }),
         payload: to_json(&summary),
+        tags: None,
     });
     Ok(out)
 }

@@ -22,6 +22,7 @@ pub fn record(meta: &EventBridgeMeta, raw: &str) -> Record {
         severity: Severity::Informational,
         id: Some(meta.id.clone()).filter(|id| !id.is_empty()),
         payload: compact_json(raw),
+        tags: None,
     }
 }
 

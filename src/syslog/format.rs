@@ -180,34 +180,27 @@ impl Formatter {
         out.push(b' ');
     }
 
+    /// The origin's element (`SYSLOG_SD_ID`), then the record's own tags element; `-` when neither
+    /// has anything to say.
     fn push_structured_data(&self, record: &Record, out: &mut Vec<u8>) {
-        let Some(sd_id) = &self.settings.sd_id else {
-            out.push(b'-');
-            return;
-        };
-        let params = record
-            .origin
-            .params
-            .iter()
-            .map(|(name, value)| (*name, value.as_str()))
-            .chain(record.id.as_deref().map(|id| ("id", id)))
-            .filter(|(_, value)| !value.is_empty());
-        let start = out.len();
-        out.push(b'[');
-        out.extend_from_slice(sd_id.as_bytes());
         let mut any = false;
-        for (name, value) in params {
-            any = true;
-            out.push(b' ');
-            out.extend_from_slice(name.as_bytes());
-            out.extend_from_slice(b"=\"");
-            push_sd_value(out, value);
-            out.push(b'"');
+        if let Some(sd_id) = &self.settings.sd_id {
+            let params = record
+                .origin
+                .params
+                .iter()
+                .map(|(name, value)| (*name, value.as_str()))
+                .chain(record.id.as_deref().map(|id| ("id", id)));
+            any |= push_sd_element(out, sd_id, params);
         }
-        if any {
-            out.push(b']');
-        } else {
-            out.truncate(start);
+        if let Some(tags) = &record.tags {
+            let params = tags
+                .params
+                .iter()
+                .map(|(name, value)| (*name, value.as_str()));
+            any |= push_sd_element(out, &tags.id, params);
+        }
+        if !any {
             out.push(b'-');
         }
     }
@@ -233,6 +226,33 @@ impl Formatter {
         }
         out.extend_from_slice(b": ");
     }
+}
+
+/// Writes `[id name="value" ...]` with the non-empty values; writes nothing and returns false when
+/// there are none.
+fn push_sd_element<'a>(
+    out: &mut Vec<u8>,
+    id: &str,
+    params: impl Iterator<Item = (&'a str, &'a str)>,
+) -> bool {
+    let start = out.len();
+    out.push(b'[');
+    out.extend_from_slice(id.as_bytes());
+    let mut any = false;
+    for (name, value) in params.filter(|(_, value)| !value.is_empty()) {
+        any = true;
+        out.push(b' ');
+        out.extend_from_slice(name.as_bytes());
+        out.extend_from_slice(b"=\"");
+        push_sd_value(out, value);
+        out.push(b'"');
+    }
+    if any {
+        out.push(b']');
+    } else {
+        out.truncate(start);
+    }
+    any
 }
 
 /// Replaces CR and LF with `#015` / `#012` (rsyslog's own notation) so an LF-framed message cannot
@@ -297,7 +317,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::record::{Origin, Severity};
+    use crate::record::{Origin, SdElement, Severity};
 
     fn settings() -> SyslogSettings {
         SyslogSettings {
@@ -322,6 +342,7 @@ mod tests {
             severity: Severity::Informational,
             id: Some("3719".into()),
             payload: payload.into(),
+            tags: None,
         }
     }
 
@@ -373,6 +394,44 @@ mod tests {
             parsed.msg,
             "Organisation:Acme,Event Source:/aws/lambda/orders-api,payload with \"quotes\" and ] and \\"
         );
+    }
+
+    #[test]
+    fn tags_element_follows_the_origin_element() {
+        let mut rec = record("x");
+        rec.tags = Some(Box::new(SdElement {
+            id: "detection@32473".into(),
+            params: vec![("rule", "a\"]b".into()), ("empty", String::new())],
+        }));
+        let (text, _) = encode(settings(), &rec);
+        let msg = frames(&text)[0];
+        assert!(msg.contains("id=\"3719\"][detection@32473 rule=\"a\\\"\\]b\"] Organisation:"));
+        let parsed = syslog_rfc5424::parse_message(msg).unwrap();
+        assert_eq!(
+            parsed.sd.find_tuple("detection@32473", "rule"),
+            Some(&"a\"]b".to_string())
+        );
+
+        let (text, _) = encode(
+            SyslogSettings {
+                sd_id: None,
+                ..settings()
+            },
+            &rec,
+        );
+        assert!(text.contains(" log [detection@32473 rule="));
+        rec.tags = Some(Box::new(SdElement {
+            id: "detection@32473".into(),
+            params: vec![("empty", String::new())],
+        }));
+        let (text, _) = encode(
+            SyslogSettings {
+                sd_id: None,
+                ..settings()
+            },
+            &rec,
+        );
+        assert!(text.contains(" log - Organisation:"));
     }
 
     #[test]
