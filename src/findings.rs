@@ -232,6 +232,16 @@ pub struct EcrFindings {
 /// ECR's largest page for basic findings (enhanced findings come 100 a page regardless).
 const MAX_RESULTS: i32 = 1_000;
 
+/// Attempts per ECR request (the first one included) when throttled or on a 5xx.
+pub const ECR_MAX_ATTEMPTS: u32 = 5;
+
+/// How the SDK retries ECR: standard mode (exponential backoff with full jitter, 1 s base, 20 s cap,
+/// a token bucket against retry storms) with [`ECR_MAX_ATTEMPTS`] attempts. The SDK's own variables
+/// `AWS_RETRY_MODE` / `AWS_MAX_ATTEMPTS` take precedence when set.
+pub fn ecr_retry_config() -> aws_config::retry::RetryConfig {
+    aws_config::retry::RetryConfig::standard().with_max_attempts(ECR_MAX_ATTEMPTS)
+}
+
 impl EcrFindings {
     pub fn lazy() -> EcrFindings {
         EcrFindings::default()
@@ -246,8 +256,14 @@ impl EcrFindings {
     async fn client(&self) -> &aws_sdk_ecr::Client {
         self.client
             .get_or_init(|| async {
-                let config = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-                aws_sdk_ecr::Client::new(&config)
+                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                let user_set = ["AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]
+                    .iter()
+                    .any(|var| std::env::var_os(var).is_some());
+                if !user_set {
+                    loader = loader.retry_config(ecr_retry_config());
+                }
+                aws_sdk_ecr::Client::new(&loader.load().await)
             })
             .await
     }

@@ -229,6 +229,8 @@ pub async fn records(
         scan_status: &event.scan_status,
         finding_severity_counts: counts,
         findings_forwarded: total,
+        findings_unavailable: fetched.unavailable.map(|gone| gone.code),
+        reason: fetched.unavailable.map(|gone| gone.reason),
     };
     out.push(Record {
         origin,
@@ -253,6 +255,43 @@ struct Fetched {
     severity_counts: BTreeMap<String, u64>,
     basic: Vec<BasicFinding>,
     enhanced: Vec<EnhancedFinding>,
+    unavailable: Option<Gone>,
+}
+
+/// ECR errors meaning the findings are gone for good (the image or repository was deleted after the
+/// scan, or ECR no longer has the scan): retrying cannot help, and the summary still tells the SIEM
+/// that the scan happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Gone {
+    code: &'static str,
+    reason: &'static str,
+}
+
+impl Gone {
+    fn of(error: &FindingsError) -> Option<Gone> {
+        let FindingsError::Api {
+            code: Some(code), ..
+        } = error
+        else {
+            return None;
+        };
+        let (code, reason) = match code.as_str() {
+            "ImageNotFoundException" => (
+                "ImageNotFoundException",
+                "the image was deleted after the scan",
+            ),
+            "RepositoryNotFoundException" => (
+                "RepositoryNotFoundException",
+                "the repository was deleted after the scan",
+            ),
+            "ScanNotFoundException" => (
+                "ScanNotFoundException",
+                "ECR has no scan for this image any more",
+            ),
+            _ => return None,
+        };
+        Some(Gone { code, reason })
+    }
 }
 
 async fn fetch_all(event: &ScanEvent, source: &impl FindingsSource) -> Result<Fetched, ScanError> {
@@ -264,7 +303,23 @@ async fn fetch_all(event: &ScanEvent, source: &impl FindingsSource) -> Result<Fe
         if fetched.pages == MAX_PAGES {
             return Err(FindingsError::TooManyPages(MAX_PAGES).into());
         }
-        let page = source.page(&target, token).await?;
+        let page = match source.page(&target, token).await {
+            Ok(page) => page,
+            Err(error) => match Gone::of(&error) {
+                Some(gone) => {
+                    tracing::warn!(
+                        repository = %target.repository_name,
+                        digest = %target.image_digest,
+                        code = gone.code,
+                        findings_read = fetched.basic.len() + fetched.enhanced.len(),
+                        "scan findings are gone; forwarding the summary with the reason"
+                    );
+                    fetched.unavailable = Some(gone);
+                    return Ok(fetched);
+                }
+                None => return Err(error.into()),
+            },
+        };
         fetched.pages += 1;
         let scan = page.scan;
         fetched.completed_at_ms = fetched.completed_at_ms.or(scan.image_scan_completed_at);
@@ -338,6 +393,11 @@ struct Summary<'a> {
     scan_status: &'a str,
     finding_severity_counts: &'a BTreeMap<String, u64>,
     findings_forwarded: usize,
+    /// Why the findings could not be read (the image or repository is gone), when so.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    findings_unavailable: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason: Option<&'static str>,
 }
 
 /// The payload of one finding record; keys shared by basic and enhanced findings come first.

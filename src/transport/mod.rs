@@ -1,6 +1,7 @@
 //! Delivery of framed syslog bytes: to a receiver over TCP or TLS, or to a local writer (stdout).
 
 mod connection;
+mod pinning;
 mod sender;
 mod tls;
 mod writer;

@@ -1,13 +1,15 @@
 //! TLS client configuration: rustls, TLS 1.2+, server verified against the Mozilla roots or the CA
-//! given in SYSLOG_TLS_CA. There is deliberately no way to skip verification.
+//! given in SYSLOG_TLS_CA, optionally pinned, optionally with a client certificate. There is
+//! deliberately no way to skip verification.
 
 use std::sync::Arc;
 
 use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::{CertificateDer, ServerName};
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 
-use crate::config::TlsSettings;
+use super::pinning::PinnedVerifier;
+use crate::config::{ClientAuth, TlsSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
@@ -19,6 +21,18 @@ pub enum TlsSetupError {
         "SYSLOG_TLS_CA holds no certificate; give one or more PEM certificates (-----BEGIN CERTIFICATE-----)"
     )]
     CaEmpty,
+    #[error(
+        "SYSLOG_TLS_CLIENT_CERT is invalid: {0}; give the client certificate (and its chain) as PEM (-----BEGIN CERTIFICATE-----)"
+    )]
+    ClientCertPem(String),
+    #[error(
+        "SYSLOG_TLS_CLIENT_KEY is invalid: {0}; give the client certificate's private key as PEM (PKCS#8, PKCS#1 or SEC1)"
+    )]
+    ClientKeyPem(String),
+    #[error(
+        "SYSLOG_TLS_CLIENT_CERT and SYSLOG_TLS_CLIENT_KEY do not belong together ({0}); give the key of that certificate"
+    )]
+    ClientKeyMismatch(String),
     #[error("SYSLOG_TLS_SERVER_NAME (or SYSLOG_HOST) {0:?} is not a valid DNS name or IP address")]
     ServerName(String),
     #[error("TLS setup failed: {0}")]
@@ -40,10 +54,25 @@ impl TlsClient {
             },
         };
         let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let config = ClientConfig::builder_with_provider(provider)
-            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?
-            .with_root_certificates(roots)
-            .with_no_client_auth();
+        let builder = ClientConfig::builder_with_provider(provider.clone())
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])?;
+        let builder = if settings.pins.is_empty() {
+            builder.with_root_certificates(roots)
+        } else {
+            let verifier = PinnedVerifier::new(roots, settings.pins.clone(), provider)?;
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(verifier))
+        };
+        let config = match &settings.client_auth {
+            None => builder.with_no_client_auth(),
+            Some(auth) => {
+                let (chain, key) = client_identity(auth)?;
+                builder
+                    .with_client_auth_cert(chain, key)
+                    .map_err(|e| TlsSetupError::ClientKeyMismatch(e.to_string()))?
+            }
+        };
         let server_name = ServerName::try_from(settings.server_name.clone())
             .map_err(|_| TlsSetupError::ServerName(settings.server_name.clone()))?;
         Ok(TlsClient {
@@ -51,6 +80,21 @@ impl TlsClient {
             server_name,
         })
     }
+}
+
+fn client_identity(
+    auth: &ClientAuth,
+) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsSetupError> {
+    let chain = CertificateDer::pem_slice_iter(auth.cert_pem.as_bytes())
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| TlsSetupError::ClientCertPem(e.to_string()))?;
+    if chain.is_empty() {
+        return Err(TlsSetupError::ClientCertPem("no certificate found".into()));
+    }
+    // The parser's message never contains key material.
+    let key = PrivateKeyDer::from_pem_slice(auth.key_pem.as_bytes())
+        .map_err(|e| TlsSetupError::ClientKeyPem(e.to_string()))?;
+    Ok((chain, key))
 }
 
 fn custom_roots(pem: &str) -> Result<RootCertStore, TlsSetupError> {
@@ -105,9 +149,19 @@ pub fn describe_handshake_error(error: &std::io::Error) -> String {
         | Error::AlertReceived(AlertDescription::ProtocolVersion) => {
             format!("the receiver refused the handshake ({tls}); it may require other TLS versions or ciphers")
         }
+        Error::InvalidCertificate(CertificateError::Other(other))
+            if other.0.downcast_ref::<super::pinning::PinMismatch>().is_some() =>
+        {
+            other.0.to_string()
+        }
         Error::AlertReceived(AlertDescription::CertificateRequired)
-        | Error::AlertReceived(AlertDescription::BadCertificate) => {
-            format!("the receiver refused the handshake ({tls}); it may require a client certificate")
+        | Error::AlertReceived(AlertDescription::BadCertificate)
+        | Error::AlertReceived(AlertDescription::UnknownCA)
+        | Error::AlertReceived(AlertDescription::AccessDenied) => {
+            format!(
+                "the receiver refused the handshake ({tls}); it requires a client certificate it \
+                 trusts: set SYSLOG_TLS_CLIENT_CERT and SYSLOG_TLS_CLIENT_KEY"
+            )
         }
         other => other.to_string(),
     }
@@ -121,6 +175,8 @@ mod tests {
         TlsSettings {
             ca_pem: ca.map(str::to_owned),
             server_name: name.into(),
+            client_auth: None,
+            pins: Vec::new(),
         }
     }
 

@@ -70,6 +70,22 @@ impl Moto {
     /// Creates `repository` and pushes an image with exactly `digest`, then starts its scan (moto
     /// answers DescribeImageScanFindings only for scanned images).
     pub async fn push_scanned_image(&self, repository: &str, digest: &str, tag: &str) {
+        self.push_image(repository, digest, tag).await;
+        self.ecr_client()
+            .start_image_scan()
+            .repository_name(repository)
+            .image_id(
+                aws_sdk_ecr::types::ImageIdentifier::builder()
+                    .image_digest(digest)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("moto start_image_scan");
+    }
+
+    /// Creates `repository` (if needed) and pushes an image with exactly `digest`, not scanned.
+    pub async fn push_image(&self, repository: &str, digest: &str, tag: &str) {
         let ecr = self.ecr_client();
         let _ = ecr
             .create_repository()
@@ -85,16 +101,6 @@ impl Moto {
             .send()
             .await
             .expect("moto put_image");
-        ecr.start_image_scan()
-            .repository_name(repository)
-            .image_id(
-                aws_sdk_ecr::types::ImageIdentifier::builder()
-                    .image_digest(digest)
-                    .build(),
-            )
-            .send()
-            .await
-            .expect("moto start_image_scan");
     }
 
     /// Makes DescribeImageScanFindings return `response` (a full response body: `repositoryName`
