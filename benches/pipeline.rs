@@ -109,6 +109,8 @@ fn forwarder<F: FindingsSource>(findings: F, port: u16, ca_pem: Option<&str>) ->
         tls: ca_pem.map(|ca| TlsSettings {
             ca_pem: Some(ca.to_owned()),
             server_name: "localhost".into(),
+            client_auth: None,
+            pins: Vec::new(),
         }),
         connect_timeout: Duration::from_secs(5),
         write_timeout: Duration::from_secs(30),

@@ -3,132 +3,17 @@
 
 mod harness;
 
-use std::path::Path;
 use std::time::Duration;
 
-use aws_syslog_forwarder::config::{Destination, TlsSettings};
-use aws_syslog_forwarder::findings::FileFindings;
-use aws_syslog_forwarder::handler::{ForwardError, Forwarder};
+use aws_syslog_forwarder::handler::ForwardError;
 use aws_syslog_forwarder::syslog::{Framing, SyslogSettings};
-use aws_syslog_forwarder::transport::{RetryPolicy, Sink, SyslogSender};
-use base64::Engine;
-use flate2::write::GzEncoder;
+use harness::forwarding::*;
 use harness::rsyslog::{Received, Rsyslog, RsyslogOptions};
 use regex::Regex;
-use tokio::time::Instant;
 
-const WAIT: Duration = Duration::from_secs(10);
 const FINDING_REGEX: &str = r"Organisation:(?P<tenant>[^,]+),Event Source:(?P<computer>AWS\.ECR),";
 const CLOUDTRAIL_REGEX: &str =
     r#"Organisation:(?P<Tenant>[^,]+).*?"eventSource":"(?P<Computer>[^"]+)"#;
-
-fn event(name: &str) -> String {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("events")
-        .join(name);
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("cannot read {}: {e}", path.display()))
-}
-
-fn settings() -> SyslogSettings {
-    SyslogSettings {
-        organisation: "Acme".into(),
-        ..SyslogSettings::default()
-    }
-}
-
-fn tcp(port: u16) -> Destination {
-    Destination {
-        host: "127.0.0.1".into(),
-        port,
-        tls: None,
-        connect_timeout: Duration::from_secs(2),
-        write_timeout: Duration::from_secs(5),
-    }
-}
-
-fn tls(port: u16, ca_pem: &str, server_name: &str) -> Destination {
-    Destination {
-        tls: Some(TlsSettings {
-            ca_pem: Some(ca_pem.to_owned()),
-            server_name: server_name.to_owned(),
-        }),
-        ..tcp(port)
-    }
-}
-
-fn forwarder(destination: &Destination, settings: SyslogSettings) -> Forwarder<FileFindings> {
-    let findings =
-        FileFindings::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("events/findings.json"))
-            .expect("events/findings.json loads");
-    let sender = SyslogSender::new(destination)
-        .expect("valid TLS settings")
-        .with_retry(RetryPolicy {
-            retries: 2,
-            first_delay: Duration::from_millis(20),
-            max_delay: Duration::from_millis(100),
-        });
-    Forwarder::new(settings, findings, Sink::Syslog(Box::new(sender)))
-}
-
-fn deadline() -> Instant {
-    Instant::now() + Duration::from_secs(20)
-}
-
-/// The messages (without framing) the forwarder sends for `raw_event`.
-async fn expected_messages(forwarder: &Forwarder<FileFindings>, raw_event: &str) -> Vec<String> {
-    let records = forwarder.records(raw_event).await.expect("event decodes");
-    let batch = forwarder.batch(&records).expect("records format");
-    let mut bytes = batch.bytes();
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let space = bytes.iter().position(|b| *b == b' ').expect("octet count");
-        let len: usize = std::str::from_utf8(&bytes[..space])
-            .unwrap()
-            .parse()
-            .unwrap();
-        out.push(String::from_utf8(bytes[space + 1..space + 1 + len].to_vec()).unwrap());
-        bytes = &bytes[space + 1 + len..];
-    }
-    out
-}
-
-/// rsyslog drops one trailing LF and writes the other control characters of a received message
-/// as `#ooo`.
-fn as_rsyslog_stores(message: &str) -> String {
-    let message = message.strip_suffix('\n').unwrap_or(message);
-    let mut out = String::with_capacity(message.len());
-    for ch in message.chars() {
-        if (ch as u32) < 0x20 {
-            out.push_str(&format!("#{:03o}", ch as u32));
-        } else {
-            out.push(ch);
-        }
-    }
-    out
-}
-
-fn raws(received: &[Received]) -> Vec<String> {
-    received.iter().map(|r| r.raw.clone()).collect()
-}
-
-/// A CloudWatch Logs subscription event holding `messages` from one log group.
-fn subscription(log_group: &str, messages: &[&str]) -> String {
-    let events: Vec<serde_json::Value> = messages
-        .iter()
-        .enumerate()
-        .map(|(i, m)| {
-            serde_json::json!({"id": format!("{:056}", i), "timestamp": 1_795_341_600_000_i64 + i as i64, "message": m})
-        })
-        .collect();
-    let data = serde_json::json!({
-        "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": log_group,
-        "logStream": "stream-1", "subscriptionFilters": ["siem"], "logEvents": events,
-    });
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, data.to_string().as_bytes()).unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-    serde_json::json!({"awslogs": {"data": b64}}).to_string()
-}
 
 #[tokio::test]
 async fn tcp_delivers_cloudtrail_records_exactly() {

@@ -35,11 +35,6 @@ impl Batch {
         self.record_ends.is_empty()
     }
 
-    /// How many records lie entirely within the first `offset` bytes.
-    pub fn records_within(&self, offset: usize) -> usize {
-        self.record_ends.partition_point(|&end| end <= offset)
-    }
-
     /// Byte offset where record `index` starts (`bytes().len()` past the last one).
     pub fn record_start(&self, index: usize) -> usize {
         match index {
@@ -65,11 +60,6 @@ mod tests {
     #[test]
     fn offsets_map_to_whole_records() {
         let batch = Batch::parts(b"aaabbcccc".to_vec(), vec![3, 5, 9], 3);
-        assert_eq!(batch.records_within(0), 0);
-        assert_eq!(batch.records_within(2), 0);
-        assert_eq!(batch.records_within(3), 1);
-        assert_eq!(batch.records_within(8), 2);
-        assert_eq!(batch.records_within(9), 3);
         assert_eq!(batch.record_start(0), 0);
         assert_eq!(batch.record_start(2), 5);
         assert_eq!(batch.record_start(3), 9);

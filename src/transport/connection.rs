@@ -39,9 +39,9 @@ impl Connection {
         outq(self.tcp())
     }
 
-    /// A non-blocking check that the peer has not closed or reset the connection. Anything the
-    /// receiver sent is read and dropped (syslog receivers send nothing but TLS housekeeping).
-    pub fn is_alive(&mut self) -> bool {
+    /// A non-blocking look at the peer: still open, closed in order, or gone with an error. Anything
+    /// the receiver sent is read and dropped (syslog receivers send nothing but TLS housekeeping).
+    pub fn peer(&mut self) -> Peer {
         match self {
             Connection::Tcp(s) => drain_plain(s),
             Connection::Tls(s) => drain_tls(s),
@@ -49,43 +49,56 @@ impl Connection {
     }
 }
 
-fn drain_plain(stream: &TcpStream) -> bool {
+/// What a non-blocking read says about the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Peer {
+    Open,
+    /// An orderly close (FIN, or TLS close_notify): the receiver's TCP stack sends it only when the
+    /// application closed having read everything it was sent; with unread data it resets instead.
+    Closed,
+    /// Reset or failed: the receiver may have dropped data its TCP had already acknowledged.
+    Failed,
+}
+
+fn drain_plain(stream: &TcpStream) -> Peer {
     let mut buf = [0u8; 4096];
     loop {
         match SocketReader(stream).read(&mut buf) {
-            Ok(0) => return false,
+            Ok(0) => return Peer::Closed,
             Ok(_) => continue,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Peer::Open,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return false,
+            Err(_) => return Peer::Failed,
         }
     }
 }
 
 /// Feeds whatever arrived into rustls (session tickets, alerts) and reports whether the connection is
 /// still open: a peek at the raw socket would always see unread TLS records and never the EOF.
-fn drain_tls(stream: &mut TlsStream<TcpStream>) -> bool {
+fn drain_tls(stream: &mut TlsStream<TcpStream>) -> Peer {
     let (tcp, tls) = stream.get_mut();
     let mut plaintext = [0u8; 4096];
     loop {
         match tls.read_tls(&mut SocketReader(tcp)) {
-            Ok(0) => return false,
+            Ok(0) => return Peer::Closed,
             Ok(_) => {
                 if tls.process_new_packets().is_err() {
-                    return false;
+                    return Peer::Failed;
                 }
                 loop {
                     match tls.reader().read(&mut plaintext) {
-                        Ok(0) => return false, // close_notify
+                        Ok(0) => return Peer::Closed, // close_notify
                         Ok(_) => continue,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(_) => return false,
+                        // EOF without close_notify: the peer closed (or died) mid-record.
+                        Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Peer::Closed,
+                        Err(_) => return Peer::Failed,
                     }
                 }
             }
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return true,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Peer::Open,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return false,
+            Err(_) => return Peer::Failed,
         }
     }
 }

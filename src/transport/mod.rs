@@ -46,7 +46,9 @@ pub enum TransportError {
     WriteTimeout(Duration),
     #[error("the syslog receiver did not acknowledge the data within {0:?}")]
     NotAcknowledged(Duration),
-    #[error("the syslog receiver closed the connection right after the data was sent")]
+    #[error(
+        "the syslog receiver reset the connection right after the data was sent: it may not have read all of it"
+    )]
     ClosedAfterSend,
     #[error("the invocation's deadline leaves no time to deliver")]
     DeadlineExceeded,

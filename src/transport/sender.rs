@@ -7,7 +7,7 @@ use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
 
-use super::connection::Connection;
+use super::connection::{Connection, Peer};
 use super::tls::{TlsClient, TlsSetupError, describe_handshake_error, is_certificate_error};
 use super::{DeliveryError, DeliveryStats, TransportError};
 use crate::config::Destination;
@@ -49,12 +49,6 @@ impl RetryPolicy {
         let jitter = std::collections::hash_map::RandomState::new().hash_one(attempt) % 1_000;
         half + half.mul_f64(jitter as f64 / 1_000.0)
     }
-}
-
-/// A failed send: the error and how many bytes of the batch the receiver surely has.
-struct Failure {
-    acknowledged: usize,
-    error: TransportError,
 }
 
 pub struct SyslogSender {
@@ -101,116 +95,99 @@ impl SyslogSender {
         if batch.is_empty() {
             return Ok(());
         }
-        let mut resume_at = 0;
         let mut attempt = 0;
         loop {
-            let failure = match self
-                .send_from(batch, batch.record_start(resume_at), deadline, stats)
-                .await
-            {
+            let error = match self.send(batch, deadline, stats).await {
                 Ok(()) => return Ok(()),
-                Err(failure) => failure,
+                Err(error) => error,
             };
             self.connection = None;
-            let delivered = batch.records_within(failure.acknowledged).max(resume_at);
             attempt += 1;
             let delay = self.retry.delay(attempt);
             let in_time = Instant::now() + delay + MIN_ATTEMPT < deadline;
-            if attempt > self.retry.retries || !in_time || failure.error.is_permanent() {
+            if attempt > self.retry.retries || !in_time || error.is_permanent() {
                 return Err(DeliveryError {
-                    delivered,
-                    failed: batch.records() - delivered,
-                    cause: failure.error,
+                    delivered: 0,
+                    failed: batch.records(),
+                    cause: error,
                 });
             }
             tracing::warn!(
                 target = %self.target(),
-                error = %failure.error,
-                delivered,
-                pending = batch.records() - delivered,
+                %error,
+                records = batch.records(),
                 attempt,
-                "delivery interrupted; reconnecting to resend what was not acknowledged"
+                "delivery interrupted; reconnecting to resend the batch"
             );
-            resume_at = delivered;
             sleep(delay).await;
         }
     }
 
-    /// Sends `batch` from byte `from` (a record start) to the end and waits until the receiver's TCP
-    /// has acknowledged all of it.
-    async fn send_from(
+    /// Sends the whole batch and waits until the receiver's TCP has acknowledged all of it.
+    ///
+    /// A failed attempt counts as delivering nothing: bytes the receiver's TCP acknowledged may still
+    /// sit unread in its buffer when it resets, so the next attempt resends the batch (at-least-once;
+    /// each message carries its de-duplication id).
+    async fn send(
         &mut self,
         batch: &Batch,
-        from: usize,
         deadline: Instant,
         stats: &mut DeliveryStats,
-    ) -> Result<(), Failure> {
-        let fail = |acknowledged, error| Failure {
-            acknowledged,
-            error,
-        };
+    ) -> Result<(), TransportError> {
         let mut warm = self.connection.take();
-        if warm.as_mut().is_some_and(|c| !c.is_alive()) {
-            tracing::info!(target = %self.target(), "receiver closed the idle connection; reconnecting");
+        if let Some(peer) = warm
+            .as_mut()
+            .map(Connection::peer)
+            .filter(|p| *p != Peer::Open)
+        {
+            tracing::info!(target = %self.target(), ?peer, "receiver closed the idle connection; reconnecting");
             warm = None;
         }
         let mut connection = match warm {
             Some(connection) => connection,
             None => {
                 let started = Instant::now();
-                let connection = self.connect(deadline).await.map_err(|e| fail(from, e))?;
+                let connection = self.connect(deadline).await?;
                 stats.connect = Some(stats.connect.unwrap_or_default() + started.elapsed());
                 connection
             }
         };
 
-        let bytes = batch.bytes();
-        let mut written = from;
-        let mut acknowledged = from;
-        let mut last_chunk_start = from;
-        for chunk in bytes[from..].chunks(CHUNK) {
-            let budget = self
-                .budget(self.write_timeout, deadline)
-                .map_err(|e| fail(acknowledged, e))?;
+        for chunk in batch.bytes().chunks(CHUNK) {
+            let budget = self.budget(self.write_timeout, deadline)?;
             match timeout(budget, connection.write_chunk(chunk)).await {
                 Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(fail(acknowledged, TransportError::Write(e))),
-                Err(_) => return Err(fail(acknowledged, self.timeout_error(budget, deadline))),
+                Ok(Err(e)) => return Err(TransportError::Write(e)),
+                Err(_) => return Err(self.timeout_error(budget, deadline)),
             }
-            last_chunk_start = written;
-            written += chunk.len();
             stats.bytes_sent += chunk.len() as u64;
-            if let Some(pending) = connection.unacknowledged() {
-                acknowledged = acknowledged.max(written.saturating_sub(pending));
-            }
         }
 
         // Success means the receiver's TCP has every byte: a receiver that restarted never
         // acknowledges, so the loss window of a plain send() shrinks to what TCP itself allows.
-        let ack_budget = self
-            .budget(self.write_timeout, deadline)
-            .map_err(|e| fail(acknowledged, e))?;
+        let ack_budget = self.budget(self.write_timeout, deadline)?;
         let flush_started = Instant::now();
         let ack_deadline = flush_started + ack_budget;
         let mut pause = Duration::from_micros(200);
-        while let Some(pending) = connection.unacknowledged().filter(|p| *p > 0) {
-            acknowledged = acknowledged.max(written.saturating_sub(pending));
+        while connection
+            .unacknowledged()
+            .is_some_and(|pending| pending > 0)
+        {
             if Instant::now() >= ack_deadline {
-                return Err(fail(
-                    acknowledged,
-                    self.timeout_ack_error(ack_budget, deadline),
-                ));
+                return Err(self.timeout_ack_error(ack_budget, deadline));
             }
             sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(20));
         }
         stats.flush = Some(flush_started.elapsed());
-        if !connection.is_alive() {
-            // Acknowledged by TCP but the receiver went away at once: it may not have processed the
-            // tail, so resend the last chunk (at-least-once).
-            return Err(fail(last_chunk_start, TransportError::ClosedAfterSend));
+        // A reset also empties the send queue: only a look at the peer tells it from an ack.
+        match connection.peer() {
+            Peer::Open => self.connection = Some(connection),
+            Peer::Closed => {
+                tracing::info!(target = %self.target(), "receiver closed the connection after reading everything");
+            }
+            Peer::Failed => return Err(TransportError::ClosedAfterSend),
         }
-        self.connection = Some(connection);
         Ok(())
     }
 

@@ -4,6 +4,7 @@
 
 pub mod certs;
 pub mod emulator;
+pub mod forwarding;
 pub mod moto;
 pub mod rsyslog;
 
