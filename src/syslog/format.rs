@@ -77,9 +77,13 @@ impl Formatter {
         push_prefix_value(head, &record.origin.source);
         head.push(b',');
 
+        let payload = defuse_prefix(&record.payload);
         let payload = match self.settings.framing {
-            Framing::OctetCounting => Cow::Borrowed(record.payload.as_str()),
-            Framing::Lf => escape_line_breaks(&record.payload),
+            Framing::OctetCounting => payload,
+            Framing::Lf => match escape_line_breaks(&payload) {
+                Cow::Borrowed(_) => payload,
+                Cow::Owned(escaped) => Cow::Owned(escaped),
+            },
         };
         let max = self.settings.max_message_bytes;
         if max == 0 || head.len() + stored_len(&payload) <= max {
@@ -255,6 +259,20 @@ fn push_sd_element<'a>(
     any
 }
 
+/// The tag every SIEM extraction regex starts from.
+const PREFIX_TAG: &str = "Organisation:";
+
+/// Writes `Organisation:` inside a payload as `Organisation#072` (`:` in rsyslog's octal notation).
+/// SIEM regexes such as `Organisation:(?P<tenant>[^,]+),Event Source:(?P<computer>AWS\.ECR),` are
+/// unanchored: without this, a log line carrying that text would be filed under a tenant and source
+/// of its author's choosing.
+fn defuse_prefix(payload: &str) -> Cow<'_, str> {
+    if !payload.contains(PREFIX_TAG) {
+        return Cow::Borrowed(payload);
+    }
+    Cow::Owned(payload.replace(PREFIX_TAG, "Organisation#072"))
+}
+
 /// Replaces CR and LF with `#015` / `#012` (rsyslog's own notation) so an LF-framed message cannot
 /// end early and a log line cannot forge a second record.
 fn escape_line_breaks(payload: &str) -> Cow<'_, str> {
@@ -394,6 +412,26 @@ mod tests {
             parsed.msg,
             "Organisation:Acme,Event Source:/aws/lambda/orders-api,payload with \"quotes\" and ] and \\"
         );
+    }
+
+    #[test]
+    fn payload_cannot_claim_another_tenant() {
+        let tenant = regex::Regex::new(
+            r"Organisation:(?P<tenant>[^,]+),Event Source:(?P<computer>AWS\.ECR),",
+        )
+        .unwrap();
+        let spoof = "user said Organisation:Evil,Event Source:AWS.ECR,boom";
+        for framing in [Framing::OctetCounting, Framing::Lf] {
+            let (text, _) = encode(
+                SyslogSettings {
+                    framing,
+                    ..settings()
+                },
+                &record(spoof),
+            );
+            assert!(text.contains("user said Organisation#072Evil,Event Source:AWS.ECR,boom"));
+            assert!(tenant.captures(&text).is_none(), "{text}");
+        }
     }
 
     #[test]

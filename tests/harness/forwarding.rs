@@ -71,7 +71,7 @@ pub fn deadline() -> Instant {
     Instant::now() + Duration::from_secs(20)
 }
 
-/// The messages (without framing) the forwarder sends for `raw_event`.
+/// The messages (without framing, octet-counted or LF) the forwarder sends for `raw_event`.
 pub async fn expected_messages(
     forwarder: &Forwarder<FileFindings>,
     raw_event: &str,
@@ -79,6 +79,11 @@ pub async fn expected_messages(
     let records = forwarder.records(raw_event).await.expect("event decodes");
     let batch = forwarder.batch(&records).expect("records format");
     let mut bytes = batch.bytes();
+    if bytes.first() == Some(&b'<') {
+        // LF framing: one message per line.
+        let text = String::from_utf8(bytes.to_vec()).expect("UTF-8");
+        return text.lines().map(str::to_owned).collect();
+    }
     let mut out = Vec::new();
     while !bytes.is_empty() {
         let space = bytes.iter().position(|b| *b == b' ').expect("octet count");

@@ -4,9 +4,11 @@
 
 pub mod certs;
 pub mod emulator;
+pub mod faulty;
 pub mod forwarding;
 pub mod moto;
 pub mod rsyslog;
+pub mod throttle;
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -23,6 +23,8 @@ pub struct RsyslogOptions {
     pub names: Vec<String>,
     /// Serve an expired server certificate.
     pub expired_certificate: bool,
+    /// Serve a self-signed server certificate (no CA).
+    pub self_signed_certificate: bool,
 }
 
 impl Default for RsyslogOptions {
@@ -33,6 +35,7 @@ impl Default for RsyslogOptions {
             tls_auth_mode: "anon",
             names: vec!["localhost".into(), "127.0.0.1".into()],
             expired_certificate: false,
+            self_signed_certificate: false,
         }
     }
 }
@@ -68,7 +71,9 @@ impl Rsyslog {
     pub fn start_with(options: RsyslogOptions) -> Rsyslog {
         let dir = test_dir("rsyslog");
         let names: Vec<&str> = options.names.iter().map(String::as_str).collect();
-        let pki = if options.expired_certificate {
+        let pki = if options.self_signed_certificate {
+            certs::generate_self_signed(&names)
+        } else if options.expired_certificate {
             certs::generate_expired(&names)
         } else {
             certs::generate(&names)

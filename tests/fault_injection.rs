@@ -1,0 +1,598 @@
+//! The fault-injection suite: the receiver misbehaves, the network fails, ECR throttles, and every
+//! record is still either stored by rsyslog or reported undelivered; nothing is forged.
+//!
+//! Scenarios (numbered as in the delivery guarantees of the README):
+//! 1 receiver down, 2 restart between warm invocations, 3 reset mid-batch, 4 window full,
+//! 5 close right after the last record, 6 unknown CA, 7 wrong name, 8 expired certificate,
+//! 9 mutual TLS, 10 pinning, 11 ECR throttling, 12 image deleted after the scan (`tests/moto_ecr.rs`),
+//! 13 deadline too short, 14 LF forgery.
+
+mod harness;
+
+use std::collections::HashMap;
+use std::process::Command;
+use std::time::Duration;
+
+use aws_syslog_forwarder::config::{ClientAuth, Destination, TlsSettings};
+use aws_syslog_forwarder::findings::{ECR_MAX_ATTEMPTS, EcrFindings, ecr_retry_config};
+use aws_syslog_forwarder::handler::{ForwardError, Forwarder};
+use aws_syslog_forwarder::syslog::{Framing, SyslogSettings};
+use aws_syslog_forwarder::transport::{Sink, SyslogSender};
+use harness::faulty::{Fault, FaultyProxy, SilentServer, SlowReader};
+use harness::forwarding::*;
+use harness::moto::{ACCOUNT, Moto, REGION, findings_response};
+use harness::rsyslog::{Received, Rsyslog, RsyslogOptions};
+use harness::throttle::ThrottlingFront;
+use tokio::time::Instant;
+
+/// Asserts that rsyslog stored every expected message at least once and nothing else (no forged,
+/// truncated or merged record); returns how many duplicates the resends caused.
+fn assert_none_lost_none_forged(stored: &[Received], expected: &[String]) -> usize {
+    let mut wanted: HashMap<String, usize> =
+        expected.iter().map(|m| (as_rsyslog_stores(m), 0)).collect();
+    for message in stored {
+        match wanted.get_mut(&message.raw) {
+            Some(count) => *count += 1,
+            None => panic!(
+                "rsyslog stored a record that was never sent: {}",
+                message.raw
+            ),
+        }
+    }
+    let lost: Vec<&String> = wanted
+        .iter()
+        .filter(|(_, n)| **n == 0)
+        .map(|(m, _)| m)
+        .collect();
+    assert!(
+        lost.is_empty(),
+        "{} records lost, e.g. {:?}",
+        lost.len(),
+        lost.first()
+    );
+    stored.len() - expected.len()
+}
+
+/// A subscription event with `count` distinct ~400-byte log lines (about 1.2 MB of syslog).
+fn large_subscription(count: usize) -> String {
+    let lines: Vec<String> = (0..count)
+        .map(|i| {
+            format!(
+                "{{\"requestId\":\"{i:08}\",\"level\":\"INFO\",\"msg\":\"{}\"}}",
+                "x".repeat(360)
+            )
+        })
+        .collect();
+    let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+    subscription("/aws/lambda/orders-api", &refs)
+}
+
+fn with_tls(destination: Destination, tls: TlsSettings) -> Destination {
+    Destination {
+        tls: Some(tls),
+        ..destination
+    }
+}
+
+fn tls_settings(ca_pem: Option<&str>) -> TlsSettings {
+    TlsSettings {
+        ca_pem: ca_pem.map(str::to_owned),
+        server_name: "localhost".into(),
+        client_auth: None,
+        pins: Vec::new(),
+    }
+}
+
+/// The SHA-256 fingerprint as `openssl x509 -noout -fingerprint -sha256` prints it.
+fn openssl_fingerprint(cert_pem: &str) -> String {
+    let dir = harness::test_dir("pin");
+    let path = dir.join("cert.pem");
+    std::fs::write(&path, cert_pem).expect("write cert.pem");
+    let output = Command::new("openssl")
+        .args(["x509", "-noout", "-fingerprint", "-sha256", "-in"])
+        .arg(&path)
+        .output()
+        .expect("openssl not found: run `make test`, which installs it");
+    assert!(output.status.success(), "openssl failed");
+    String::from_utf8(output.stdout)
+        .expect("UTF-8")
+        .trim()
+        .to_owned()
+}
+
+fn parse_pin(text: &str) -> [u8; 32] {
+    let hex: String = text
+        .rsplit('=')
+        .next()
+        .expect("fingerprint")
+        .replace(':', "");
+    let mut pin = [0u8; 32];
+    for (i, byte) in pin.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).expect("hex");
+    }
+    pin
+}
+
+#[tokio::test]
+async fn s1_receiver_down_fails_and_says_none_was_delivered() {
+    let port = harness::free_port();
+    let forwarder = forwarder(&tcp(port), settings());
+    let err = forwarder
+        .forward(&event("cloudtrail-ecr.json"), deadline())
+        .await
+        .expect_err("nothing listens");
+    let ForwardError::Delivery(delivery) = &err else {
+        panic!("expected a delivery error, got {err}");
+    };
+    assert_eq!((delivery.delivered, delivery.failed), (0, 9));
+    assert!(
+        err.to_string().contains("0 of 9 records delivered"),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(&format!("127.0.0.1:{port}")),
+        "{err}"
+    );
+}
+
+#[tokio::test]
+async fn s2_receiver_restarted_between_warm_invocations_loses_nothing() {
+    let mut rsyslog = Rsyslog::start();
+    let forwarder = forwarder(&tcp(rsyslog.tcp_port), settings());
+    let first = event("cloudtrail-ecr.json");
+    let second = event("ecr-image-scan.json");
+    let mut expected = expected_messages(&forwarder, &first).await;
+    expected.extend(expected_messages(&forwarder, &second).await);
+    forwarder
+        .forward(&first, deadline())
+        .await
+        .expect("first delivered");
+    assert_eq!(rsyslog.wait_for(9, WAIT).len(), 9);
+
+    rsyslog.restart();
+    let outcome = forwarder
+        .forward(&second, deadline())
+        .await
+        .expect("second delivered after reconnecting");
+    assert_eq!(outcome.delivered, 8);
+    let stored = rsyslog.wait_for(17, WAIT);
+    assert_eq!(assert_none_lost_none_forged(&stored, &expected), 0);
+}
+
+#[tokio::test]
+async fn s3_reset_mid_batch_resends_on_a_new_connection() {
+    let rsyslog = Rsyslog::start();
+    let proxy = FaultyProxy::start(rsyslog.tcp_port, vec![Fault::ResetAfter(300_000)]);
+    let forwarder = forwarder(&tcp(proxy.port()), settings());
+    let raw = large_subscription(2_000);
+    let expected = expected_messages(&forwarder, &raw).await;
+    let batch_bytes: usize = expected.iter().map(|m| m.len() + 6).sum();
+    assert!(
+        batch_bytes > 1_000_000,
+        "the batch outgrows the first connection"
+    );
+
+    let outcome = forwarder
+        .forward(&raw, deadline())
+        .await
+        .expect("delivered after the reset");
+    assert_eq!(outcome.delivered, 2_000);
+    assert_eq!(proxy.connections(), 2, "one reset, one reconnect");
+    let stored = rsyslog.wait_for(2_000 + 600, WAIT);
+    let duplicates = assert_none_lost_none_forged(&stored, &expected);
+    assert!(
+        duplicates > 0,
+        "what the first connection carried is sent again"
+    );
+}
+
+#[tokio::test]
+async fn s4_receiver_that_never_reads_fails_with_a_write_timeout() {
+    let server = SilentServer::start();
+    let destination = Destination {
+        write_timeout: Duration::from_millis(500),
+        ..tcp(server.port())
+    };
+    let forwarder = forwarder(&destination, settings());
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(20);
+    let err = forwarder
+        .forward(&large_subscription(20_000), deadline)
+        .await
+        .expect_err("nothing is read");
+    let text = err.to_string();
+    assert!(
+        text.contains("stopped reading") || text.contains("did not acknowledge"),
+        "{text}"
+    );
+    assert!(text.contains("0 of 20000 records delivered"), "{text}");
+    assert_eq!(server.connections(), 3, "first attempt and two reconnects");
+    assert!(Instant::now() < deadline, "failed before the deadline");
+}
+
+#[tokio::test]
+async fn s5_receiver_closing_right_after_the_last_record_is_never_a_silent_loss() {
+    let rsyslog = Rsyslog::start();
+    let forwarder_for = |port| forwarder(&tcp(port), settings());
+    let raw = event("cloudtrail-ecr.json");
+    let expected = expected_messages(&forwarder_for(rsyslog.tcp_port), &raw).await;
+    let batch_bytes: usize = expected
+        .iter()
+        .map(|m| m.len() + m.len().to_string().len() + 1)
+        .sum();
+
+    // Reads everything, then closes in order: the receiver has it all; the next invocation
+    // reconnects.
+    let proxy = FaultyProxy::start(rsyslog.tcp_port, vec![Fault::CloseAfter(batch_bytes)]);
+    let forwarder = forwarder_for(proxy.port());
+    forwarder.forward(&raw, deadline()).await.expect("first");
+    forwarder
+        .forward(&raw, deadline())
+        .await
+        .expect("second, on a new connection");
+    assert_eq!(proxy.connections(), 2);
+    let stored = rsyslog.wait_for(18, WAIT);
+    assert_eq!(stored.len(), 18, "each invocation's 9 records, once");
+    assert_none_lost_none_forged(&stored, &expected);
+
+    // Reads everything, then resets: resent or fine, but never lost.
+    let proxy = FaultyProxy::start(rsyslog.tcp_port, vec![Fault::ResetAfter(batch_bytes)]);
+    forwarder_for(proxy.port())
+        .forward(&raw, deadline())
+        .await
+        .expect("third");
+    let stored = rsyslog.wait_for(27, WAIT);
+    assert_none_lost_none_forged(&stored, &expected);
+    assert!(stored.len() >= 27);
+}
+
+#[tokio::test]
+async fn s6_s7_tls_refuses_an_unknown_ca_and_a_wrong_name() {
+    let rsyslog = Rsyslog::start();
+    let other_ca = harness::certs::self_signed_other_ca();
+    let cases = [
+        (tls(rsyslog.tls_port, &other_ca, "localhost"), "unknown CA"),
+        (
+            tls(rsyslog.tls_port, &rsyslog.pki.ca_pem, "siem.example.com"),
+            "expected name",
+        ),
+    ];
+    for (destination, cause) in cases {
+        let started = std::time::Instant::now();
+        let err = forwarder(&destination, settings())
+            .forward(&event("ecr-image-action.json"), deadline())
+            .await
+            .expect_err("verification must fail");
+        assert!(err.to_string().contains(cause), "{err}");
+        assert!(
+            err.to_string().contains("0 of 1 records delivered"),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "a certificate error is not retried"
+        );
+    }
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        rsyslog.received().is_empty(),
+        "nothing reaches the receiver"
+    );
+}
+
+#[tokio::test]
+async fn s8_tls_refuses_an_expired_certificate() {
+    let rsyslog = Rsyslog::start_with(RsyslogOptions {
+        expired_certificate: true,
+        ..RsyslogOptions::default()
+    });
+    let destination = tls(rsyslog.tls_port, &rsyslog.pki.ca_pem, "localhost");
+    let err = forwarder(&destination, settings())
+        .forward(&event("ecr-image-action.json"), deadline())
+        .await
+        .expect_err("an expired certificate must be refused");
+    assert!(err.to_string().contains("expired"), "{err}");
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(rsyslog.received().is_empty());
+}
+
+#[tokio::test]
+async fn s9_mutual_tls_delivers_with_the_client_certificate_and_fails_without() {
+    for driver in ["gtls", "ossl"] {
+        let rsyslog = Rsyslog::start_with(RsyslogOptions {
+            tls_driver: driver,
+            tls_auth_mode: "x509/certvalid",
+            ..RsyslogOptions::default()
+        });
+        let raw = event("ecr-image-action.json");
+        let base = tcp(rsyslog.tls_port);
+
+        let without = with_tls(base.clone(), tls_settings(Some(&rsyslog.pki.ca_pem)));
+        let err = forwarder(&without, settings())
+            .forward(&raw, deadline())
+            .await
+            .expect_err("the receiver requires a client certificate");
+        assert!(
+            err.to_string().contains("0 of 1 records delivered"),
+            "{driver}: {err}"
+        );
+
+        let (intruder_cert, intruder_key) = harness::certs::untrusted_client_cert();
+        let untrusted = with_tls(
+            base.clone(),
+            TlsSettings {
+                client_auth: Some(ClientAuth {
+                    cert_pem: intruder_cert,
+                    key_pem: intruder_key,
+                }),
+                ..tls_settings(Some(&rsyslog.pki.ca_pem))
+            },
+        );
+        forwarder(&untrusted, settings())
+            .forward(&raw, deadline())
+            .await
+            .expect_err("a client certificate from another CA is refused");
+        std::thread::sleep(Duration::from_millis(300));
+        assert!(
+            rsyslog.received().is_empty(),
+            "{driver}: nothing stored without a trusted client"
+        );
+
+        let with = with_tls(
+            base,
+            TlsSettings {
+                client_auth: Some(ClientAuth {
+                    cert_pem: rsyslog.pki.client_cert_pem.clone(),
+                    key_pem: rsyslog.pki.client_key_pem.clone(),
+                }),
+                ..tls_settings(Some(&rsyslog.pki.ca_pem))
+            },
+        );
+        let forwarder = forwarder(&with, settings());
+        let expected = expected_messages(&forwarder, &raw).await;
+        forwarder
+            .forward(&raw, deadline())
+            .await
+            .unwrap_or_else(|e| panic!("{driver}: delivered with the client certificate: {e}"));
+        let stored = rsyslog.wait_for(1, WAIT);
+        assert_eq!(
+            assert_none_lost_none_forged(&stored, &expected),
+            0,
+            "{driver}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn s10_pinned_certificate_is_delivered_to_and_another_is_refused() {
+    let rsyslog = Rsyslog::start();
+    let raw = event("ecr-image-action.json");
+    let pin = parse_pin(&openssl_fingerprint(&rsyslog.pki.server_cert_pem));
+    let pinned = |pins: Vec<[u8; 32]>, ca: Option<&str>, name: &str| {
+        with_tls(
+            tcp(rsyslog.tls_port),
+            TlsSettings {
+                pins,
+                server_name: name.into(),
+                ..tls_settings(ca)
+            },
+        )
+    };
+
+    let good = pinned(vec![[7; 32], pin], Some(&rsyslog.pki.ca_pem), "localhost");
+    let forwarder_good = forwarder(&good, settings());
+    let expected = expected_messages(&forwarder_good, &raw).await;
+    forwarder_good
+        .forward(&raw, deadline())
+        .await
+        .expect("pin matches");
+
+    let mut other = pin;
+    other[0] ^= 0xff;
+    let err = forwarder(
+        &pinned(vec![other], Some(&rsyslog.pki.ca_pem), "localhost"),
+        settings(),
+    )
+    .forward(&raw, deadline())
+    .await
+    .expect_err("pin differs");
+    assert!(err.to_string().contains("SYSLOG_TLS_PIN_SHA256"), "{err}");
+
+    // A pin does not excuse a wrong name, and does not stand in for a CA the chain cannot reach.
+    let err = forwarder(
+        &pinned(vec![pin], Some(&rsyslog.pki.ca_pem), "siem.example.com"),
+        settings(),
+    )
+    .forward(&raw, deadline())
+    .await
+    .expect_err("wrong name");
+    assert!(err.to_string().contains("expected name"), "{err}");
+    let err = forwarder(&pinned(vec![pin], None, "localhost"), settings())
+        .forward(&raw, deadline())
+        .await
+        .expect_err("the CA-signed certificate's chain ends at an unknown CA");
+    assert!(err.to_string().contains("unknown CA"), "{err}");
+
+    let stored = rsyslog.wait_for(1, WAIT);
+    assert_eq!(assert_none_lost_none_forged(&stored, &expected), 0);
+}
+
+#[tokio::test]
+async fn s10_a_pin_stands_in_for_the_ca_of_a_self_signed_receiver() {
+    let rsyslog = Rsyslog::start_with(RsyslogOptions {
+        self_signed_certificate: true,
+        ..RsyslogOptions::default()
+    });
+    let raw = event("ecr-image-action.json");
+    let pin = parse_pin(&openssl_fingerprint(&rsyslog.pki.server_cert_pem));
+    let destination = |pins: Vec<[u8; 32]>, name: &str| {
+        with_tls(
+            tcp(rsyslog.tls_port),
+            TlsSettings {
+                pins,
+                server_name: name.into(),
+                ..tls_settings(None)
+            },
+        )
+    };
+
+    let err = forwarder(&destination(Vec::new(), "localhost"), settings())
+        .forward(&raw, deadline())
+        .await
+        .expect_err("self-signed without a pin");
+    assert!(err.to_string().contains("unknown CA"), "{err}");
+    let err = forwarder(&destination(vec![pin], "siem.example.com"), settings())
+        .forward(&raw, deadline())
+        .await
+        .expect_err("the name is still checked");
+    assert!(err.to_string().contains("expected name"), "{err}");
+
+    let forwarder = forwarder(&destination(vec![pin], "localhost"), settings());
+    let expected = expected_messages(&forwarder, &raw).await;
+    forwarder
+        .forward(&raw, deadline())
+        .await
+        .expect("pinned self-signed");
+    let stored = rsyslog.wait_for(1, WAIT);
+    assert_eq!(assert_none_lost_none_forged(&stored, &expected), 0);
+}
+
+fn ecr_client_through(front: &ThrottlingFront) -> aws_sdk_ecr::Client {
+    let config = aws_sdk_ecr::Config::builder()
+        .behavior_version(aws_sdk_ecr::config::BehaviorVersion::latest())
+        .endpoint_url(front.endpoint())
+        .region(aws_sdk_ecr::config::Region::new(REGION))
+        .credentials_provider(aws_sdk_ecr::config::Credentials::new(
+            "testing", "testing", None, None, "test",
+        ))
+        // The product's policy, with a short first backoff so the test does not sleep seconds.
+        .retry_config(ecr_retry_config().with_initial_backoff(Duration::from_millis(20)))
+        .build();
+    aws_sdk_ecr::Client::from_conf(config)
+}
+
+fn scan_event(repository: &str, digest: &str) -> String {
+    serde_json::json!({
+        "version": "0", "id": "4f0e2b1c-7a3d-9e8f-1c2b-3d4e5f6a7b8c", "detail-type": "ECR Image Scan",
+        "source": "aws.ecr", "account": ACCOUNT, "time": "2026-11-22T10:15:30Z", "region": REGION,
+        "resources": [format!("arn:aws:ecr:{REGION}:{ACCOUNT}:repository/{repository}")],
+        "detail": {"scan-status": "COMPLETE", "repository-name": repository, "image-digest": digest,
+                   "image-tags": ["v1"], "finding-severity-counts": {"CRITICAL": 1}},
+    })
+    .to_string()
+}
+
+#[tokio::test]
+async fn s11_ecr_throttling_is_retried_and_fails_the_event_when_it_persists() {
+    const REPOSITORY: &str = "payments-api";
+    const DIGEST: &str = "sha256:160634c2f78652f33472b35da0673f4723a831089bbd29c4e38b2bd77a01af13";
+    let moto = Moto::start();
+    moto.push_scanned_image(REPOSITORY, DIGEST, "v1").await;
+    moto.inject_findings(findings_response(REPOSITORY, DIGEST, 6, 3));
+    let rsyslog = Rsyslog::start();
+    let sender = || {
+        Sink::Syslog(Box::new(
+            SyslogSender::new(&tcp(rsyslog.tcp_port)).expect("sender"),
+        ))
+    };
+    let raw = scan_event(REPOSITORY, DIGEST);
+
+    let twice = ThrottlingFront::start(moto.port, 2);
+    let forwarder = Forwarder::new(
+        settings(),
+        EcrFindings::with_client(ecr_client_through(&twice)),
+        sender(),
+    );
+    let outcome = forwarder
+        .forward(&raw, deadline())
+        .await
+        .expect("throttled twice, then read");
+    assert_eq!(outcome.delivered, 10, "9 findings and the summary");
+    assert_eq!(twice.requests(), 3);
+    let stored = rsyslog.wait_for(10, WAIT);
+    assert_eq!(stored.len(), 10);
+    assert_eq!(stored.iter().filter(|r| r.msgid == "finding").count(), 9);
+
+    let forever = ThrottlingFront::start(moto.port, usize::MAX);
+    let forwarder = Forwarder::new(
+        settings(),
+        EcrFindings::with_client(ecr_client_through(&forever)),
+        sender(),
+    );
+    let err = forwarder
+        .forward(&raw, deadline())
+        .await
+        .expect_err("throttled on every attempt");
+    assert!(err.to_string().contains("ThrottlingException"), "{err}");
+    assert_eq!(forever.requests(), ECR_MAX_ATTEMPTS as usize);
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(
+        rsyslog.received().len(),
+        10,
+        "nothing sent for the failed event"
+    );
+}
+
+#[tokio::test]
+async fn s13_deadline_too_short_for_the_backlog_fails_cleanly_before_it() {
+    let reader = SlowReader::start(64 * 1024);
+    let forwarder = forwarder(&tcp(reader.port()), settings());
+    let started = Instant::now();
+    let deadline = started + Duration::from_millis(1_500);
+    let err = forwarder
+        .forward(&large_subscription(2_000), deadline)
+        .await
+        .expect_err("1.2 MB at 64 KiB/s takes longer than 1.5 s");
+    let text = err.to_string();
+    assert!(text.contains("deadline"), "{text}");
+    assert!(text.contains("0 of 2000 records delivered"), "{text}");
+    assert!(
+        Instant::now() < deadline + Duration::from_millis(250),
+        "returned at the deadline, not after it"
+    );
+    assert!(reader.read() > 0, "the receiver was being fed");
+}
+
+#[tokio::test]
+async fn s14_lf_framing_cannot_forge_a_record() {
+    let rsyslog = Rsyslog::start();
+    let forwarder = forwarder(
+        &tcp(rsyslog.tcp_port),
+        SyslogSettings {
+            framing: Framing::Lf,
+            ..settings()
+        },
+    );
+    let forged = "user input\n<131>1 2026-11-22T10:00:00.000Z evil app - - - Organisation:Evil,Event Source:AWS.ECR,forged";
+    let raw = subscription("/app/web", &[forged, "next"]);
+    let expected = expected_messages(&forwarder, &raw).await;
+    forwarder
+        .forward(&raw, deadline())
+        .await
+        .expect("delivered");
+
+    let stored = rsyslog.wait_for(3, Duration::from_secs(3));
+    assert_eq!(
+        stored.len(),
+        2,
+        "one record per log event: {:?}",
+        raws(&stored)
+    );
+    assert!(stored[0].msg.ends_with(
+        "user input#012<131>1 2026-11-22T10:00:00.000Z evil app - - - Organisation#072Evil,Event Source:AWS.ECR,forged"
+    ));
+    assert!(stored.iter().all(|r| r.hostname == "123456789012"));
+    assert!(
+        stored[0]
+            .msg
+            .starts_with("Organisation:Acme,Event Source:/app/web,user input")
+    );
+    let tenant =
+        regex::Regex::new(r"Organisation:(?P<tenant>[^,]+),Event Source:(?P<computer>AWS\.ECR),")
+            .expect("regex");
+    assert!(
+        stored.iter().all(|r| tenant.captures(&r.msg).is_none()),
+        "no forged tenant"
+    );
+    assert_eq!(assert_none_lost_none_forged(&stored, &expected), 0);
+}
