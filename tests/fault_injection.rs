@@ -305,13 +305,21 @@ async fn s9_mutual_tls_delivers_with_the_client_certificate_and_fails_without() 
             ..RsyslogOptions::default()
         });
         let raw = event("ecr-image-action.json");
-        let base = tcp(rsyslog.tls_port);
+        // A refused TLS 1.2 client shows as data never acknowledged: do not wait long for that.
+        let base = Destination {
+            write_timeout: Duration::from_secs(1),
+            ..tcp(rsyslog.tls_port)
+        };
 
         let without = with_tls(base.clone(), tls_settings(Some(&rsyslog.pki.ca_pem)));
         let err = forwarder(&without, settings())
             .forward(&raw, deadline())
             .await
             .expect_err("the receiver requires a client certificate");
+        if driver == "ossl" {
+            // TLS 1.3: the receiver's alert arrives after the handshake and is named.
+            assert!(err.to_string().contains("SYSLOG_TLS_CLIENT_CERT"), "{err}");
+        }
         assert!(
             err.to_string().contains("0 of 1 records delivered"),
             "{driver}: {err}"

@@ -3,10 +3,7 @@
 
 mod harness;
 
-use std::time::Duration;
 
-use aws_syslog_forwarder::handler::ForwardError;
-use aws_syslog_forwarder::syslog::{Framing, SyslogSettings};
 use harness::forwarding::*;
 use harness::rsyslog::{Received, Rsyslog, RsyslogOptions};
 use regex::Regex;

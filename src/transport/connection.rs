@@ -50,14 +50,15 @@ impl Connection {
 }
 
 /// What a non-blocking read says about the receiver.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Peer {
     Open,
     /// An orderly close (FIN, or TLS close_notify): the receiver's TCP stack sends it only when the
     /// application closed having read everything it was sent; with unread data it resets instead.
     Closed,
-    /// Reset or failed: the receiver may have dropped data its TCP had already acknowledged.
-    Failed,
+    /// Reset or failed (with the TLS alert, when there was one): the receiver may have dropped data
+    /// its TCP had already acknowledged.
+    Failed(Option<rustls::Error>),
 }
 
 fn drain_plain(stream: &TcpStream) -> Peer {
@@ -68,7 +69,7 @@ fn drain_plain(stream: &TcpStream) -> Peer {
             Ok(_) => continue,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Peer::Open,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Peer::Failed,
+            Err(_) => return Peer::Failed(None),
         }
     }
 }
@@ -82,8 +83,8 @@ fn drain_tls(stream: &mut TlsStream<TcpStream>) -> Peer {
         match tls.read_tls(&mut SocketReader(tcp)) {
             Ok(0) => return Peer::Closed,
             Ok(_) => {
-                if tls.process_new_packets().is_err() {
-                    return Peer::Failed;
+                if let Err(e) = tls.process_new_packets() {
+                    return Peer::Failed(Some(e));
                 }
                 loop {
                     match tls.reader().read(&mut plaintext) {
@@ -92,13 +93,13 @@ fn drain_tls(stream: &mut TlsStream<TcpStream>) -> Peer {
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         // EOF without close_notify: the peer closed (or died) mid-record.
                         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Peer::Closed,
-                        Err(_) => return Peer::Failed,
+                        Err(_) => return Peer::Failed(None),
                     }
                 }
             }
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Peer::Open,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(_) => return Peer::Failed,
+            Err(_) => return Peer::Failed(None),
         }
     }
 }

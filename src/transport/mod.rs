@@ -47,9 +47,14 @@ pub enum TransportError {
     #[error("the syslog receiver did not acknowledge the data within {0:?}")]
     NotAcknowledged(Duration),
     #[error(
-        "the syslog receiver reset the connection right after the data was sent: it may not have read all of it"
+        "the syslog receiver reset the connection right after the data was sent, so it may not have \
+         read all of it{}",
+        tls.as_ref().map(|e| format!(": {}", tls::describe_tls_error(e))).unwrap_or_default()
     )]
-    ClosedAfterSend,
+    ResetAfterSend {
+        /// The TLS alert or error that ended the connection, when there was one.
+        tls: Option<rustls::Error>,
+    },
     #[error("the invocation's deadline leaves no time to deliver")]
     DeadlineExceeded,
     #[error("writing to the output failed: {0}")]
@@ -59,13 +64,20 @@ pub enum TransportError {
 impl TransportError {
     /// Errors that another attempt cannot fix.
     pub fn is_permanent(&self) -> bool {
-        matches!(
-            self,
-            TransportError::Handshake {
-                certificate: true,
-                ..
-            }
-        )
+        use rustls::AlertDescription::{
+            AccessDenied, BadCertificate, CertificateRequired, UnknownCA,
+        };
+        match self {
+            TransportError::Handshake { certificate, .. } => *certificate,
+            // A TLS 1.3 receiver refuses our client certificate (or its absence) after the handshake.
+            TransportError::ResetAfterSend {
+                tls: Some(rustls::Error::AlertReceived(alert)),
+            } => matches!(
+                alert,
+                CertificateRequired | BadCertificate | UnknownCA | AccessDenied
+            ),
+            _ => false,
+        }
     }
 }
 

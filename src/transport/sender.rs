@@ -186,7 +186,7 @@ impl SyslogSender {
             Peer::Closed => {
                 tracing::info!(target = %self.target(), "receiver closed the connection after reading everything");
             }
-            Peer::Failed => return Err(TransportError::ClosedAfterSend),
+            Peer::Failed(tls) => return Err(TransportError::ResetAfterSend { tls }),
         }
         Ok(())
     }

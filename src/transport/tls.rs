@@ -123,12 +123,21 @@ pub fn is_certificate_error(error: &std::io::Error) -> bool {
 
 /// Names the cause of a failed handshake in terms a SIEM operator can act on.
 pub fn describe_handshake_error(error: &std::io::Error) -> String {
-    use rustls::{AlertDescription, CertificateError, Error};
-    let Some(tls) = error.get_ref().and_then(|e| e.downcast_ref::<Error>()) else {
-        return format!(
+    match error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => describe_tls_error(tls),
+        None => format!(
             "{error} (the receiver closed or reset the connection during the handshake: is this port TLS?)"
-        );
-    };
+        ),
+    }
+}
+
+/// Names the cause of a TLS failure, during or after the handshake (TLS 1.3 receivers reject a
+/// missing client certificate only after the client has finished its side).
+pub fn describe_tls_error(tls: &rustls::Error) -> String {
+    use rustls::{AlertDescription, CertificateError, Error};
     match tls {
         Error::InvalidCertificate(CertificateError::UnknownIssuer) => {
             "the server certificate is signed by an unknown CA; set SYSLOG_TLS_CA to the PEM of the CA that signed it".into()
