@@ -3,7 +3,6 @@
 
 mod harness;
 
-
 use harness::forwarding::*;
 use harness::rsyslog::{Received, Rsyslog, RsyslogOptions};
 use regex::Regex;
