@@ -28,7 +28,25 @@ pub enum DecodeError {
         "CloudWatch Logs payload: unknown messageType {0:?} (expected DATA_MESSAGE or CONTROL_MESSAGE)"
     )]
     MessageType(String),
+    #[error(
+        "CloudWatch Logs payload: awslogs.data is {bytes} characters of base64, over the {limit} limit"
+    )]
+    Base64TooLong { bytes: usize, limit: usize },
+    #[error(
+        "CloudWatch Logs payload: {count} log events, over the limit of {limit} per payload"
+    )]
+    TooManyEvents { count: usize, limit: usize },
+    #[error(
+        "CloudWatch Logs payload: log event {index} has a {bytes}-byte message, over the {limit}-byte \
+         limit (CloudWatch Logs events are at most 1 MiB)"
+    )]
+    MessageTooLong {
+        index: usize,
+        bytes: usize,
+        limit: usize,
+    },
 }
+
 
 /// The decompressed subscription payload.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -57,6 +75,12 @@ pub struct LogEvent {
 
 /// base64 → gunzip (all members, at most `limits.max_decompressed_bytes`) → JSON.
 pub fn decode(data: &str, limits: Limits) -> Result<LogData, DecodeError> {
+    if data.len() > limits.max_event_bytes {
+        return Err(DecodeError::Base64TooLong {
+            bytes: data.len(),
+            limit: limits.max_event_bytes,
+        });
+    }
     let compressed = base64::engine::general_purpose::STANDARD.decode(data.trim())?;
     let limit = limits.max_decompressed_bytes;
     let mut json = Vec::with_capacity(compressed.len().saturating_mul(8).min(limit));
@@ -67,6 +91,8 @@ pub fn decode(data: &str, limits: Limits) -> Result<LogData, DecodeError> {
     if json.len() > limit {
         return Err(DecodeError::TooLarge { limit });
     }
+    // No depth check is needed here: the schema fixes the shape of every known key (nesting there is
+    // a type error) and serde_json skips unknown keys without recursion.
     let log_data: LogData = serde_json::from_slice(&json)?;
     match log_data.message_type.as_str() {
         "DATA_MESSAGE" | "CONTROL_MESSAGE" => Ok(log_data),
@@ -75,9 +101,27 @@ pub fn decode(data: &str, limits: Limits) -> Result<LogData, DecodeError> {
 }
 
 /// One record per log event of a DATA_MESSAGE; nothing for a CONTROL_MESSAGE (a health check).
-pub fn records(data: LogData) -> Vec<Record> {
+pub fn records(data: LogData, limits: Limits) -> Result<Vec<Record>, DecodeError> {
     if data.message_type != "DATA_MESSAGE" {
-        return Vec::new();
+        return Ok(Vec::new());
+    }
+    if data.log_events.len() > limits.max_log_events {
+        return Err(DecodeError::TooManyEvents {
+            count: data.log_events.len(),
+            limit: limits.max_log_events,
+        });
+    }
+    if let Some((index, event)) = data
+        .log_events
+        .iter()
+        .enumerate()
+        .find(|(_, e)| e.message.len() > limits.max_message_bytes)
+    {
+        return Err(DecodeError::MessageTooLong {
+            index,
+            bytes: event.message.len(),
+            limit: limits.max_message_bytes,
+        });
     }
     let app_name = data
         .log_group
@@ -95,7 +139,8 @@ pub fn records(data: LogData) -> Vec<Record> {
             ("logStream", data.log_stream),
         ],
     });
-    data.log_events
+    Ok(data
+        .log_events
         .into_iter()
         .map(|event| Record {
             origin: Arc::clone(&origin),
@@ -106,7 +151,7 @@ pub fn records(data: LogData) -> Vec<Record> {
             payload: event.message,
             tags: None,
         })
-        .collect()
+        .collect())
 }
 
 #[cfg(test)]
@@ -133,7 +178,7 @@ mod tests {
     #[test]
     fn data_message_gives_one_record_per_event() {
         let data = decode(&b64(&gzip(DATA.as_bytes())), Limits::default()).unwrap();
-        let records = records(data);
+        let records = records(data, Limits::default()).unwrap();
         assert_eq!(records.len(), 2);
         let r = &records[1];
         assert_eq!(r.origin.hostname, "123456789012");
@@ -151,7 +196,7 @@ mod tests {
     fn control_message_gives_nothing() {
         let control = r#"{"messageType":"CONTROL_MESSAGE","owner":"CloudwatchLogs","logGroup":"","logStream":"","subscriptionFilters":[],"logEvents":[{"id":"","timestamp":1795341600000,"message":"CWL CONTROL MESSAGE: Checking health of destination Lambda function."}]}"#;
         let data = decode(&b64(&gzip(control.as_bytes())), Limits::default()).unwrap();
-        assert!(records(data).is_empty());
+        assert!(records(data, Limits::default()).unwrap().is_empty());
     }
 
     #[test]
@@ -168,9 +213,48 @@ mod tests {
         let bomb = gzip(&vec![b' '; 10 * 1024 * 1024]);
         let limits = Limits {
             max_decompressed_bytes: 1024 * 1024,
+            ..Limits::default()
         };
         let err = decode(&b64(&bomb), limits).unwrap_err();
         assert!(matches!(err, DecodeError::TooLarge { limit } if limit == 1024 * 1024));
+    }
+
+    #[test]
+    fn every_stage_has_a_bound() {
+        let small = Limits {
+            max_event_bytes: 64,
+            max_log_events: 1,
+            max_message_bytes: 5,
+            ..Limits::default()
+        };
+        let err = decode(&"A".repeat(68), small).unwrap_err();
+        assert!(matches!(err, DecodeError::Base64TooLong { bytes: 68, limit: 64 }), "{err}");
+
+        let data = decode(&b64(&gzip(DATA.as_bytes())), Limits::default()).unwrap();
+        let err = records(data.clone(), small).unwrap_err();
+        assert!(matches!(err, DecodeError::TooManyEvents { count: 2, limit: 1 }), "{err}");
+        let err = records(data, Limits { max_log_events: 2, ..small }).unwrap_err();
+        assert!(
+            matches!(err, DecodeError::MessageTooLong { index: 0, bytes: 10, limit: 5 }),
+            "{err}"
+        );
+
+        // Deep nesting cannot overflow the stack: unknown keys are skipped iteratively, known keys
+        // have a fixed shape.
+        let depth = 1_000_000;
+        let deep = format!(
+            r#"{{"messageType":"DATA_MESSAGE","logEvents":[],"x":{}{}}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        assert!(decode(&b64(&gzip(deep.as_bytes())), Limits::default()).is_ok());
+        let nested_message = format!(
+            r#"{{"messageType":"DATA_MESSAGE","logEvents":[{{"id":"1","timestamp":1,"message":{}{}}}]}}"#,
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let err = decode(&b64(&gzip(nested_message.as_bytes())), Limits::default()).unwrap_err();
+        assert!(matches!(err, DecodeError::Json(_)), "{err}");
     }
 
     #[test]

@@ -28,6 +28,14 @@ pub enum SourceError {
     OwnLogGroup(String),
     #[error(transparent)]
     Scan(#[from] ecr::ScanError),
+    #[error(
+        "event: {bytes} bytes, over the {limit}-byte limit (Lambda delivers at most 6 MB); refusing it"
+    )]
+    EventTooLarge { bytes: usize, limit: usize },
+    #[error(
+        "event: JSON nested deeper than {limit} levels; AWS events are shallow, so refusing it"
+    )]
+    EventTooDeep { limit: usize },
 }
 
 /// The top-level keys that tell the kinds of event apart.
@@ -117,18 +125,67 @@ pub fn classify(raw: &str) -> Result<Event<'_>, SourceError> {
     }
 }
 
-/// Limits on what one event may expand to.
+/// Bounds on every decode stage: what one event may be and expand to. A violation fails the event
+/// before anything is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Limits {
+    /// The raw JSON event (and so its base64 `awslogs.data`).
+    pub max_event_bytes: usize,
+    /// Nesting of the raw JSON event.
+    pub max_json_depth: usize,
+    /// The gunzipped subscription payload (gzip bombs).
     pub max_decompressed_bytes: usize,
+    /// Log events in one subscription payload.
+    pub max_log_events: usize,
+    /// One log event's message.
+    pub max_message_bytes: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
         Limits {
+            // Lambda's synchronous payload limit is 6 MB and the asynchronous one 1 MB; replayed
+            // failure-queue messages are at most 1 MiB (SQS).
+            max_event_bytes: 8 * 1024 * 1024,
+            max_json_depth: 64,
             max_decompressed_bytes: 64 * 1024 * 1024,
+            // CloudWatch Logs accepts at most 10,000 events per PutLogEvents call.
+            max_log_events: 100_000,
+            // CloudWatch Logs' largest log event is 1 MiB.
+            max_message_bytes: 1024 * 1024,
         }
     }
+}
+
+/// Whether the JSON text nests arrays and objects at most `limit` deep (brackets inside strings do
+/// not count). Checked before parsing, so a hostile event costs one linear scan.
+pub fn json_depth_within(text: &[u8], limit: usize) -> bool {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &b in text {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > limit {
+                    return false;
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    true
 }
 
 /// Decodes one event into records; ECR scans read their findings from `findings`. A subscription of
@@ -139,13 +196,24 @@ pub async fn records(
     own_log_group: Option<&str>,
     findings: &impl FindingsSource,
 ) -> Result<Vec<Record>, SourceError> {
+    if raw.len() > limits.max_event_bytes {
+        return Err(SourceError::EventTooLarge {
+            bytes: raw.len(),
+            limit: limits.max_event_bytes,
+        });
+    }
+    if !json_depth_within(raw.as_bytes(), limits.max_json_depth) {
+        return Err(SourceError::EventTooDeep {
+            limit: limits.max_json_depth,
+        });
+    }
     match classify(raw)? {
         Event::CloudWatchLogs(data) => {
             let log_data = cloudwatch::decode(&data, limits)?;
             if own_log_group.is_some_and(|own| own == log_data.log_group) {
                 return Err(SourceError::OwnLogGroup(log_data.log_group));
             }
-            Ok(cloudwatch::records(log_data))
+            Ok(cloudwatch::records(log_data, limits)?)
         }
         Event::Scan(scan) => Ok(ecr::records(&scan, findings).await?),
         Event::EventBridge { meta, raw } => Ok(vec![eventbridge::record(&meta, raw)]),
@@ -176,6 +244,15 @@ mod tests {
         );
         let scan = r#"{"source":"aws.ecr","detail-type":"ECR Image Scan","detail":{"scan-status":"COMPLETE","repository-name":"r","image-digest":"sha256:1"}}"#;
         assert!(matches!(classify(scan), Ok(Event::Scan(_))));
+    }
+
+    #[test]
+    fn depth_counts_brackets_outside_strings_only() {
+        assert!(json_depth_within(br#"{"a":[{"b":"[[[[{{{{"}]}"#, 3));
+        assert!(!json_depth_within(br#"{"a":[{"b":[]}]}"#, 3));
+        assert!(json_depth_within(br#"{"a":"\"[[[["}"#, 1));
+        assert!(!json_depth_within(&b"[".repeat(65), 64));
+        assert!(json_depth_within(&b"[".repeat(64), 64));
     }
 
     #[test]
