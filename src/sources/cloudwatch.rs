@@ -32,9 +32,7 @@ pub enum DecodeError {
         "CloudWatch Logs payload: awslogs.data is {bytes} characters of base64, over the {limit} limit"
     )]
     Base64TooLong { bytes: usize, limit: usize },
-    #[error(
-        "CloudWatch Logs payload: {count} log events, over the limit of {limit} per payload"
-    )]
+    #[error("CloudWatch Logs payload: {count} log events, over the limit of {limit} per payload")]
     TooManyEvents { count: usize, limit: usize },
     #[error(
         "CloudWatch Logs payload: log event {index} has a {bytes}-byte message, over the {limit}-byte \
@@ -46,7 +44,6 @@ pub enum DecodeError {
         limit: usize,
     },
 }
-
 
 /// The decompressed subscription payload.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -228,14 +225,40 @@ mod tests {
             ..Limits::default()
         };
         let err = decode(&"A".repeat(68), small).unwrap_err();
-        assert!(matches!(err, DecodeError::Base64TooLong { bytes: 68, limit: 64 }), "{err}");
+        assert!(
+            matches!(
+                err,
+                DecodeError::Base64TooLong {
+                    bytes: 68,
+                    limit: 64
+                }
+            ),
+            "{err}"
+        );
 
         let data = decode(&b64(&gzip(DATA.as_bytes())), Limits::default()).unwrap();
         let err = records(data.clone(), small).unwrap_err();
-        assert!(matches!(err, DecodeError::TooManyEvents { count: 2, limit: 1 }), "{err}");
-        let err = records(data, Limits { max_log_events: 2, ..small }).unwrap_err();
         assert!(
-            matches!(err, DecodeError::MessageTooLong { index: 0, bytes: 10, limit: 5 }),
+            matches!(err, DecodeError::TooManyEvents { count: 2, limit: 1 }),
+            "{err}"
+        );
+        let err = records(
+            data,
+            Limits {
+                max_log_events: 2,
+                ..small
+            },
+        )
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                DecodeError::MessageTooLong {
+                    index: 0,
+                    bytes: 10,
+                    limit: 5
+                }
+            ),
             "{err}"
         );
 

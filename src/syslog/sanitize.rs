@@ -32,12 +32,13 @@ pub fn push_sd_value(out: &mut Vec<u8>, value: &str) {
     }
 }
 
-/// Appends a value for the `Key:Value,` MSG prefix: commas and control characters become `_`, so the
-/// prefix always has exactly the fields the SIEM's extraction regexes expect.
+/// Appends a value for the `Key:Value,` MSG prefix: commas, colons and control characters become
+/// `_`, so the prefix always has exactly the fields the SIEM's extraction regexes expect and a value
+/// can never start another `Organisation:` field.
 pub fn push_prefix_value(out: &mut Vec<u8>, value: &str) {
     for &b in value.as_bytes() {
         out.push(match b {
-            b',' | 0..=0x1f | 0x7f => b'_',
+            b',' | b':' | 0..=0x1f | 0x7f => b'_',
             _ => b,
         });
     }
@@ -90,7 +91,11 @@ mod tests {
     fn prefix_values_cannot_add_a_field() {
         assert_eq!(
             run(push_prefix_value, "a,Event Source:X\n"),
-            "a_Event Source:X_"
+            "a_Event Source_X_"
+        );
+        assert_eq!(
+            run(push_prefix_value, "Organisation:Evil"),
+            "Organisation_Evil"
         );
     }
 
