@@ -29,6 +29,11 @@ pub enum ForwardError {
     Format(#[from] FormatError),
     #[error("delivery failed: {0}")]
     Delivery(#[from] DeliveryError),
+    #[error(
+        "nothing was sent: the invocation's deadline came while the event was being read (ECR \
+         findings); raise the function's timeout"
+    )]
+    DeadlineWhileReading,
 }
 
 /// The forwarder: shared by every invocation of a warm Lambda instance (its connection included).
@@ -104,7 +109,9 @@ impl<F: FindingsSource> Forwarder<F> {
         deadline: Instant,
         metrics: &mut Metrics,
     ) -> Result<Outcome, ForwardError> {
-        let records = self.records(raw_event).await?;
+        let records = tokio::time::timeout_at(deadline, self.records(raw_event))
+            .await
+            .map_err(|_| ForwardError::DeadlineWhileReading)??;
         metrics.records_in = records.len() as u64;
         let batch = match self.batch(&records) {
             Ok(batch) => batch,

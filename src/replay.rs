@@ -90,6 +90,11 @@ struct Wrapper<'a> {
     /// A Lambda on-failure destination record.
     #[serde(rename = "requestPayload", borrow)]
     request_payload: Option<&'a RawValue>,
+    /// One SQS message (e.g. a line of `jq -c '.Messages[]'`).
+    #[serde(rename = "MessageId")]
+    message_id: Option<String>,
+    #[serde(rename = "Body")]
+    body: Option<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -98,8 +103,8 @@ struct SqsMessage {
     body: String,
 }
 
-/// The original events inside `value`: an SQS `receive-message` output (each message body), a Lambda
-/// on-failure destination record (its `requestPayload`), or `value` itself.
+/// The original events inside `value`: an SQS `receive-message` output (each message body), one SQS
+/// message, a Lambda on-failure destination record (its `requestPayload`), or `value` itself.
 pub fn unwrap_event(value: &str) -> Vec<String> {
     match serde_json::from_str::<Wrapper>(value) {
         Ok(Wrapper {
@@ -113,6 +118,11 @@ pub fn unwrap_event(value: &str) -> Vec<String> {
             request_payload: Some(payload),
             ..
         }) => vec![payload.get().to_owned()],
+        Ok(Wrapper {
+            message_id: Some(_),
+            body: Some(body),
+            ..
+        }) => unwrap_event(&body),
         _ => vec![value.to_owned()],
     }
 }
@@ -194,6 +204,9 @@ mod tests {
         ]})
         .to_string();
         assert_eq!(unwrap_event(&sqs), vec![EVENT, EVENT]);
+        let one_message =
+            serde_json::json!({"MessageId": "1", "ReceiptHandle": "h", "Body": record}).to_string();
+        assert_eq!(unwrap_event(&one_message), vec![EVENT]);
     }
 
     #[test]
