@@ -33,11 +33,13 @@ for name, parameter in template["Parameters"].items():
     check(constrained, f"parameter {name} has no constraint")
 for name in ["SyslogHost", "SyslogPort", "SyslogTls", "Organisation", "SyslogTlsCa", "SyslogFormat", "SyslogFraming",
              "SyslogMaxMessageBytes", "LogGroupName", "LogFilterPattern", "EcrScanRule", "InspectorScanRule",
-             "ForwardEcrEvents", "MemorySize", "Timeout", "ReservedConcurrency", "LogRetentionDays", "Architecture"]:
+             "ForwardEcrEvents", "MemorySize", "Timeout", "ReservedConcurrency", "LogRetentionDays", "Architecture",
+             "SyslogTlsPinSha256", "SyslogTlsClientCert", "SyslogTlsClientKey"]:
     check(name in template["Parameters"], f"parameter {name} is missing")
 check(template["Parameters"]["SyslogPort"].get("Default") == 6514, "SyslogPort defaults to 6514")
 check(template["Parameters"]["SyslogTls"].get("Default") == "True", "SyslogTls defaults to True")
 check(template["Parameters"]["Architecture"].get("Default") == "arm64", "Architecture defaults to arm64")
+check(template["Parameters"].get("SyslogTlsClientKey", {}).get("NoEcho") is True, "SyslogTlsClientKey is NoEcho")
 
 resources = template["Resources"]
 function = resources["ForwarderFunction"]["Properties"]
