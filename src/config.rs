@@ -9,7 +9,7 @@ use crate::syslog::{Framing, SyslogFormat, SyslogSettings};
 const DEFAULT_SD_ID: &str = "aws@32473";
 
 /// Every environment variable the configuration reads (a contract with `template.yaml`).
-pub const VARIABLES: [&str; 17] = [
+pub const VARIABLES: [&str; 19] = [
     "SYSLOG_HOST",
     "SYSLOG_PORT",
     "SYSLOG_TLS",
@@ -27,6 +27,8 @@ pub const VARIABLES: [&str; 17] = [
     "SYSLOG_UTF8_BOM",
     "SYSLOG_CONNECT_TIMEOUT_MS",
     "SYSLOG_WRITE_TIMEOUT_MS",
+    "DETECTIONS",
+    "DETECTIONS_DISABLE",
 ];
 
 /// The variables without which the Lambda cannot start.
@@ -88,6 +90,15 @@ pub struct Config {
     /// `None` when `SYSLOG_HOST` is unset: replay then writes to stdout.
     pub destination: Option<Destination>,
     pub syslog: SyslogSettings,
+    pub detections: DetectionSettings,
+}
+
+/// Which detection rules tag CloudTrail records of ECR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DetectionSettings {
+    pub enabled: bool,
+    /// Rule ids turned off (each a known rule).
+    pub disabled: Vec<String>,
 }
 
 impl Config {
@@ -159,6 +170,17 @@ impl Config {
             Some(v) => parse_bool("SYSLOG_UTF8_BOM", &v)?,
         };
 
+        let detections = DetectionSettings {
+            enabled: match get("DETECTIONS") {
+                None => true,
+                Some(v) => parse_bool("DETECTIONS", &v)?,
+            },
+            disabled: match get("DETECTIONS_DISABLE") {
+                None => Vec::new(),
+                Some(v) => parse_rule_ids(&v)?,
+            },
+        };
+
         let destination = match get("SYSLOG_HOST") {
             None => None,
             Some(host) => Some(destination(host.trim().to_owned(), &get)?),
@@ -175,6 +197,7 @@ impl Config {
                 sd_id,
                 utf8_bom,
             },
+            detections,
         })
     }
 }
@@ -275,6 +298,24 @@ fn parse_pins(value: &str) -> Result<Vec<[u8; 32]>, ConfigError> {
         return Err(invalid("SYSLOG_TLS_PIN_SHA256", value, fix));
     }
     Ok(pins)
+}
+
+fn parse_rule_ids(value: &str) -> Result<Vec<String>, ConfigError> {
+    let mut ids = Vec::new();
+    for id in value.split(',').map(str::trim).filter(|id| !id.is_empty()) {
+        if !crate::detections::rule_ids().any(|known| known == id) {
+            let known: Vec<&str> = crate::detections::rule_ids().collect();
+            return Err(ConfigError::Invalid {
+                var: "DETECTIONS_DISABLE",
+                reason: format!(
+                    "unknown rule id {id:?}; use comma-separated ids among {}",
+                    known.join(", ")
+                ),
+            });
+        }
+        ids.push(id.to_owned());
+    }
+    Ok(ids)
 }
 
 fn invalid(var: &'static str, value: &str, fix: &str) -> ConfigError {
@@ -625,6 +666,43 @@ mod tests {
         let auth = c.destination.unwrap().tls.unwrap().client_auth.unwrap();
         assert_eq!(auth.cert_pem, "-----BEGIN CERTIFICATE-----\nAA\n");
         assert!(!format!("{auth:?}").contains("SECRET"));
+    }
+
+    #[test]
+    fn detections_are_on_by_default_and_rules_can_be_turned_off() {
+        let c = config(&[("ORGANISATION", "Acme")]).unwrap();
+        assert_eq!(
+            c.detections,
+            DetectionSettings {
+                enabled: true,
+                disabled: Vec::new()
+            }
+        );
+        let c = config(&[
+            ("ORGANISATION", "Acme"),
+            ("DETECTIONS", "False"),
+            ("DETECTIONS_DISABLE", "ecr-image-pulled, ecr-image-pushed,"),
+        ])
+        .unwrap();
+        assert!(!c.detections.enabled);
+        assert_eq!(
+            c.detections.disabled,
+            vec!["ecr-image-pulled", "ecr-image-pushed"]
+        );
+        let err = config(&[
+            ("ORGANISATION", "Acme"),
+            ("DETECTIONS_DISABLE", "ecr-image-pulld"),
+        ])
+        .unwrap_err();
+        assert!(err.to_string().contains("DETECTIONS_DISABLE"), "{err}");
+        assert!(
+            err.to_string().contains("ecr-image-pulled"),
+            "lists the ids: {err}"
+        );
+        assert_eq!(
+            error_var(&[("ORGANISATION", "Acme"), ("DETECTIONS", "yes")]),
+            "DETECTIONS"
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@ use serde::Serialize;
 use tokio::sync::Mutex;
 use tokio::time::Instant;
 
+use crate::detections::Detections;
 use crate::findings::FindingsSource;
 use crate::metrics::{FindingCounts, Metrics};
 use crate::record::Record;
@@ -42,6 +43,7 @@ pub struct Forwarder<F> {
     findings: F,
     limits: Limits,
     own_log_group: Option<String>,
+    detections: Option<Detections>,
     sink: Mutex<Sink>,
 }
 
@@ -52,6 +54,7 @@ impl<F: FindingsSource> Forwarder<F> {
             findings,
             limits: Limits::default(),
             own_log_group: None,
+            detections: None,
             sink: Mutex::new(sink),
         }
     }
@@ -67,15 +70,26 @@ impl<F: FindingsSource> Forwarder<F> {
         self
     }
 
-    /// Decodes one JSON event into records (ECR scans read their findings here).
+    /// Tags CloudTrail records of risky ECR activity (severity and a detection SD element).
+    pub fn with_detections(mut self, detections: Option<Detections>) -> Forwarder<F> {
+        self.detections = detections;
+        self
+    }
+
+    /// Decodes one JSON event into records (ECR scans read their findings here), tagged by the
+    /// detections when they are on.
     pub async fn records(&self, raw_event: &str) -> Result<Vec<Record>, SourceError> {
-        sources::records(
+        let mut records = sources::records(
             raw_event,
             self.limits,
             self.own_log_group.as_deref(),
             &self.findings,
         )
-        .await
+        .await?;
+        if let Some(detections) = &self.detections {
+            detections.apply(&mut records);
+        }
+        Ok(records)
     }
 
     /// Formats records; fails before anything is sent.

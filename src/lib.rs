@@ -6,6 +6,7 @@
 //! `main.rs` only picks the mode (Lambda runtime or `replay`).
 
 pub mod config;
+pub mod detections;
 pub mod findings;
 pub mod handler;
 pub mod metrics;

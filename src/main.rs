@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use aws_syslog_forwarder::config::Config;
+use aws_syslog_forwarder::detections::Detections;
 use aws_syslog_forwarder::findings::{EcrFindings, FileFindings, FindingsSource};
 use aws_syslog_forwarder::handler::{Forwarder, Outcome};
 use aws_syslog_forwarder::replay;
@@ -113,8 +114,11 @@ async fn run_lambda() -> ExitCode {
     tracing::info!(?sink, "forwarder ready");
     // Lambda names the function's own log group; a subscription of it would loop.
     let own_log_group = std::env::var("AWS_LAMBDA_LOG_GROUP_NAME").ok();
+    let detections = detections(&config);
     let forwarder = Arc::new(
-        Forwarder::new(config.syslog, EcrFindings::lazy(), sink).with_own_log_group(own_log_group),
+        Forwarder::new(config.syslog, EcrFindings::lazy(), sink)
+            .with_own_log_group(own_log_group)
+            .with_detections(detections),
     );
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let forwarder = Arc::clone(&forwarder);
@@ -167,6 +171,14 @@ async fn handle<F: FindingsSource>(
     }
 }
 
+/// The detection rules the configuration turns on, or none.
+fn detections(config: &Config) -> Option<Detections> {
+    config
+        .detections
+        .enabled
+        .then(|| Detections::new(&config.detections.disabled, config.syslog.sd_id.as_deref()))
+}
+
 /// Time left until the Runtime API's deadline (epoch milliseconds). Some local emulators send the
 /// function timeout instead of an instant; a value before 2001 is taken as such a duration.
 fn time_left(deadline_ms: u64, now_ms: u64) -> Duration {
@@ -188,10 +200,13 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>, metrics: bo
         Ok(sink) => sink.unwrap_or_else(|| Sink::Writer(WriterSink::stdout())),
         Err(code) => return code,
     };
+    let detections = detections(&config);
     let summary = match findings {
         Some(path) => match FileFindings::load(&path) {
             Ok(file) => {
-                replay::run(&Forwarder::new(config.syslog, file, sink), &events, metrics).await
+                let forwarder =
+                    Forwarder::new(config.syslog, file, sink).with_detections(detections);
+                replay::run(&forwarder, &events, metrics).await
             }
             Err(e) => {
                 eprintln!("replay: {e}");
@@ -199,12 +214,9 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>, metrics: bo
             }
         },
         None => {
-            replay::run(
-                &Forwarder::new(config.syslog, EcrFindings::lazy(), sink),
-                &events,
-                metrics,
-            )
-            .await
+            let forwarder = Forwarder::new(config.syslog, EcrFindings::lazy(), sink)
+                .with_detections(detections);
+            replay::run(&forwarder, &events, metrics).await
         }
     };
     eprintln!("{summary}");
