@@ -34,7 +34,7 @@ for name, parameter in template["Parameters"].items():
 for name in ["SyslogHost", "SyslogPort", "SyslogTls", "Organisation", "SyslogTlsCa", "SyslogFormat", "SyslogFraming",
              "SyslogMaxMessageBytes", "LogGroupName", "LogFilterPattern", "EcrScanRule", "InspectorScanRule",
              "ForwardEcrEvents", "MemorySize", "Timeout", "ReservedConcurrency", "LogRetentionDays", "Architecture",
-             "SyslogTlsPinSha256", "SyslogTlsClientCert", "SyslogTlsClientKey"]:
+             "SyslogTlsPinSha256", "SyslogTlsClientCert", "SyslogTlsClientKey", "Detections", "DetectionsDisable"]:
     check(name in template["Parameters"], f"parameter {name} is missing")
 check(template["Parameters"]["SyslogPort"].get("Default") == 6514, "SyslogPort defaults to 6514")
 check(template["Parameters"]["SyslogTls"].get("Default") == "True", "SyslogTls defaults to True")
