@@ -6,6 +6,7 @@ mod workload;
 use std::io::Read;
 use std::time::Duration;
 
+use aws_syslog_forwarder::detections::Detections;
 use aws_syslog_forwarder::findings::{FindingsSource, StaticFindings};
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::syslog::SyslogSettings;
@@ -53,6 +54,8 @@ fn stages(c: &mut Criterion) {
         .build()
         .expect("runtime");
     let logs = forwarder(StaticFindings::default());
+    let detecting = forwarder(StaticFindings::default())
+        .with_detections(Some(Detections::new(&[], Some("aws@32473"))));
     for (name, payload) in [
         ("cloudtrail", workload::cloudtrail()),
         ("small_lines", workload::small_lines()),
@@ -63,6 +66,15 @@ fn stages(c: &mut Criterion) {
             b.iter(|| {
                 runtime
                     .block_on(logs.records(&payload.event))
+                    .expect("decodes")
+            })
+        });
+        // The cost of detections: CloudTrail records of ECR are parsed and tagged, ordinary lines
+        // only pay the pre-check.
+        group.bench_function("decode_with_detections", |b| {
+            b.iter(|| {
+                runtime
+                    .block_on(detecting.records(&payload.event))
                     .expect("decodes")
             })
         });
