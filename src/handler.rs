@@ -135,6 +135,7 @@ impl<F: FindingsSource> Forwarder<F> {
             }
         };
         let findings = FindingCounts::of(&records);
+        let detections = records.iter().filter(|r| r.tags.is_some()).count() as u64;
         drop(records);
         metrics.split_parts = (batch.messages() - batch.records()) as u64;
 
@@ -155,6 +156,7 @@ impl<F: FindingsSource> Forwarder<F> {
         }
         metrics.records_forwarded = batch.records() as u64;
         metrics.findings = findings;
+        metrics.detections = detections;
         Ok(Outcome {
             records: batch.records(),
             messages: batch.messages(),

@@ -16,6 +16,8 @@ pub struct Metrics {
     /// Messages added by splitting long records (a record sent as 3 parts adds 2).
     pub split_parts: u64,
     pub findings: FindingCounts,
+    /// Records a detection rule tagged.
+    pub detections: u64,
     pub bytes_sent: u64,
     pub connect_ms: Option<f64>,
     pub flush_ms: Option<f64>,
@@ -61,6 +63,7 @@ impl Metrics {
             ("FindingsMedium", "Count", self.findings.medium.into()),
             ("FindingsLow", "Count", self.findings.low.into()),
             ("FindingsOther", "Count", self.findings.other.into()),
+            ("Detections", "Count", self.detections.into()),
             ("BytesSent", "Bytes", self.bytes_sent.into()),
         ];
         if let Some(ms) = self.connect_ms {
