@@ -114,6 +114,7 @@ mod tests {
                 low: 4,
                 other: 5,
             },
+            detections: 3,
             bytes_sent: 12_345,
             connect_ms: Some(1.5),
             flush_ms: None,
@@ -137,6 +138,7 @@ mod tests {
         assert!(names.contains(&"ConnectMs") && !names.contains(&"FlushMs"));
         assert_eq!(line["RecordsFailed"], 1);
         assert_eq!(line["FindingsOther"], 5);
+        assert_eq!(line["Detections"], 3);
         assert_eq!(line["BytesSent"], 12_345);
         assert!(!metrics.to_emf("fwd", 0).contains('\n'), "one line");
     }
