@@ -12,7 +12,7 @@ EVENTS := $(filter-out events/findings.json,$(wildcard events/*.json))
 APT_PACKAGES := rsyslog rsyslog-gnutls rsyslog-openssl openssl iproute2
 PIP_PACKAGES := 'moto[server]==5.2.5' 'cargo-lambda==1.9.2'
 
-.PHONY: run test deps apt-deps venv sam-venv build lint fmt clean bench package package-x86 deploy
+.PHONY: run test deps apt-deps venv sam-venv build lint fmt clean bench package package-x86 deploy fuzz
 
 run: build
 	@for event in $(EVENTS); do \
@@ -26,6 +26,25 @@ build:
 
 test: deps
 	$(CARGO) test
+
+# Coverage-guided fuzzing (cargo-fuzz, libFuzzer, a nightly toolchain): each target in turn for
+# FUZZ_SECONDS on one core, starting from the committed seeds; stops at the first crash, whose input
+# is left in fuzz/artifacts/<target>/. Not part of `make test`: it takes FUZZ_SECONDS per target.
+FUZZ_SECONDS ?= 600
+FUZZ_TOOLCHAIN ?= nightly
+FUZZ_TARGETS := cloudwatch_decode classify_event format_record
+CARGO_FUZZ := $(CARGO) +$(FUZZ_TOOLCHAIN) fuzz
+
+fuzz:
+	@rustup toolchain list | grep -q '^$(FUZZ_TOOLCHAIN)' || rustup toolchain install $(FUZZ_TOOLCHAIN) --profile minimal
+	@$(CARGO_FUZZ) --version >/dev/null 2>&1 || $(CARGO) +$(FUZZ_TOOLCHAIN) install --locked cargo-fuzz
+	cd fuzz && $(CARGO_FUZZ) build -O
+	@cd fuzz && for target in $(FUZZ_TARGETS); do \
+		echo "# fuzzing $$target for $(FUZZ_SECONDS) s"; \
+		mkdir -p corpus/$$target artifacts/$$target; \
+		$(CARGO_FUZZ) run -O $$target corpus/$$target seeds/$$target -- \
+			-max_total_time=$(FUZZ_SECONDS) -timeout=20 -print_final_stats=1 || exit 1; \
+	done
 
 # Throughput against the loopback limit, cold start, peak memory and package size; writes BENCHMARKS.md.
 bench: package

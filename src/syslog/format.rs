@@ -72,7 +72,9 @@ impl Formatter {
             head.extend_from_slice(UTF8_BOM);
         }
         head.extend_from_slice(b"Organisation:");
-        head.extend_from_slice(self.settings.organisation.as_bytes());
+        // Configuration already refuses commas and control characters; settings built in code
+        // get the same guarantee that the prefix has exactly its two fields.
+        push_prefix_value(head, &self.settings.organisation);
         head.extend_from_slice(b",Event Source:");
         push_prefix_value(head, &record.origin.source);
         head.push(b',');
@@ -527,6 +529,26 @@ mod tests {
         assert_eq!(text.matches('\n').count(), 1);
         assert!(
             text.ends_with("first#012<131>1 2026-01-01T00:00:00Z h a - - - forged#015#012end\n")
+        );
+    }
+
+    #[test]
+    fn organisation_cannot_add_a_field_or_a_line() {
+        let (text, parts) = encode(
+            SyslogSettings {
+                organisation: "A,Event Source:forged\nB".into(),
+                framing: Framing::Lf,
+                ..settings()
+            },
+            &record("x"),
+        );
+        assert_eq!(parts, 1);
+        assert_eq!(text.matches('\n').count(), 1);
+        assert!(
+            text.contains(
+                " Organisation:A_Event Source:forged_B,Event Source:/aws/lambda/orders-api,x\n"
+            ),
+            "{text}"
         );
     }
 
