@@ -44,6 +44,12 @@ fn payload() -> impl Strategy<Value = String> {
         // Literal escape notation, so the ambiguity handled below actually occurs.
         1 => proptest::collection::vec(select(vec!["#012", "#015", "\n", "\r", "x", "日"]), 0..200)
             .prop_map(|p| p.concat()),
+        // Text that would claim a tenant in an unanchored SIEM regex, and its written form.
+        1 => proptest::collection::vec(
+            select(vec!["Organisation:", "Organisation#072", "Organisation", ":", ",Event Source:AWS.ECR,", "x"]),
+            0..60,
+        )
+        .prop_map(|p| p.concat()),
     ]
 }
 
@@ -145,14 +151,31 @@ fn stored_len(message: &str) -> usize {
 
 /// The line-break escape LF framing applies (`#012` / `#015`, rsyslog's notation).
 fn escaped(payload: &str, framing: Framing) -> String {
+    // `Organisation:` inside a payload is written `Organisation#072` first, for every framing.
+    let payload = payload.replace("Organisation:", "Organisation#072");
     match framing {
-        Framing::OctetCounting => payload.to_owned(),
+        Framing::OctetCounting => payload,
         Framing::Lf => payload.replace('\n', "#012").replace('\r', "#015"),
     }
 }
 
-/// What a prefix value looks like once written: commas and ASCII controls become `_`.
+/// What a prefix value (the source) looks like once written: commas, colons and ASCII controls
+/// become `_`.
 fn prefix_value(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c == ',' || c == ':' || (c.is_ascii() && is_control(c as u8)) {
+                '_'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// The organisation as written: commas and ASCII controls become `_`, colons stay.
+fn organisation_value(value: &str) -> String {
     value
         .chars()
         .map(|c| {
@@ -368,7 +391,7 @@ proptest! {
 
         let prefix = format!(
             "Organisation:{},Event Source:{},",
-            prefix_value(&settings.organisation),
+            organisation_value(&settings.organisation),
             prefix_value(&record.origin.source)
         );
         let siem = regex::Regex::new("^Organisation:([^,]*),Event Source:([^,]*),").unwrap();
@@ -386,7 +409,7 @@ proptest! {
             let msg = msg_of(&settings, &record, message);
             // What the SIEM's extraction sees: exactly the two fields, whatever the values held.
             let fields = siem.captures(&msg).expect("prefix fields");
-            prop_assert_eq!(&fields[1], prefix_value(&settings.organisation));
+            prop_assert_eq!(&fields[1], organisation_value(&settings.organisation));
             prop_assert_eq!(&fields[2], prefix_value(&record.origin.source));
             let mut chunk = msg.strip_prefix(&prefix).expect("the prefix");
             if parts > 1 {
@@ -397,10 +420,20 @@ proptest! {
         }
         // Exact for both framings: the parts concatenate to the payload as escaped for the framing.
         prop_assert_eq!(&rebuilt, &payload);
-        // Undoing the escape gives the original back only when the original had no literal `#012`
-        // or `#015` of its own (which would be read back as line breaks), so only then is it checked.
-        if !record.payload.contains("#012") && !record.payload.contains("#015") {
-            prop_assert_eq!(unescape_line_breaks(&rebuilt), record.payload);
+        // Undoing the escapes gives the original back only when the original had no literal
+        // `#012`, `#015` or `Organisation#072` of its own (which would be read back as what they
+        // stand for), so only then is it checked.
+        let ambiguous = ["#012", "#015", "Organisation#072"]
+            .iter()
+            .any(|notation| record.payload.contains(notation));
+        if !ambiguous {
+            let restored = unescape_line_breaks(&rebuilt).replace("Organisation#072", "Organisation:");
+            prop_assert_eq!(&restored, &record.payload);
+        }
+        // No payload can add a tenant field: the only `Organisation:` left is the prefix's own.
+        for message in &messages {
+            let msg = msg_of(&settings, &record, message);
+            prop_assert_eq!(msg.matches("Organisation:").count(), 1, "{}", msg);
         }
     }
 }
@@ -493,7 +526,7 @@ proptest! {
         ]
     ) {
         if let Ok(data) = cloudwatch::decode(&data, Limits::default()) {
-            let _ = cloudwatch::records(data);
+            let _ = cloudwatch::records(data, Limits::default());
         }
     }
 
@@ -512,7 +545,7 @@ proptest! {
         let decoded = cloudwatch::decode(&b64(&compressed), Limits::default()).unwrap();
         prop_assert_eq!(&decoded.owner, &owner);
         prop_assert_eq!(&decoded.log_group, &log_group);
-        let records = cloudwatch::records(decoded);
+        let records = cloudwatch::records(decoded, Limits::default()).unwrap();
         prop_assert_eq!(records.len(), events.len());
         for (record, (id, timestamp, message)) in records.iter().zip(&events) {
             prop_assert_eq!(record.id.as_ref(), Some(id));

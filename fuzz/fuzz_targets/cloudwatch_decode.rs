@@ -14,7 +14,11 @@ use libfuzzer_sys::fuzz_target;
 
 // Small, so a gzip bomb in the corpus is refused quickly instead of eating the fuzzer's memory.
 const LIMITS: Limits = Limits {
+    max_event_bytes: 1 << 20,
+    max_json_depth: 64,
     max_decompressed_bytes: 1 << 20,
+    max_log_events: 100_000,
+    max_message_bytes: 1 << 20,
 };
 
 fn b64(bytes: &[u8]) -> String {
@@ -42,7 +46,9 @@ fuzz_target!(|input: &[u8]| {
     let Ok(log_data) = cloudwatch::decode(&data, LIMITS) else {
         return;
     };
-    let records = cloudwatch::records(log_data);
+    let Ok(records) = cloudwatch::records(log_data, LIMITS) else {
+        return;
+    };
     // What the handler does next: the decoded records must format without panicking.
     for framing in [Framing::OctetCounting, Framing::Lf] {
         let formatter = Formatter::new(SyslogSettings {

@@ -73,8 +73,9 @@ impl Formatter {
         }
         head.extend_from_slice(b"Organisation:");
         // Configuration already refuses commas and control characters; settings built in code
-        // get the same guarantee that the prefix has exactly its two fields.
-        push_prefix_value(head, &self.settings.organisation);
+        // get the same guarantee that the prefix has exactly its two fields. The operator's own
+        // value keeps its other characters.
+        push_organisation(head, &self.settings.organisation);
         head.extend_from_slice(b",Event Source:");
         push_prefix_value(head, &record.origin.source);
         head.push(b',');
@@ -259,6 +260,16 @@ fn push_sd_element<'a>(
         out.truncate(start);
     }
     any
+}
+
+/// The configured tenant name: commas and control characters become `_`, nothing else changes.
+fn push_organisation(out: &mut Vec<u8>, organisation: &str) {
+    for &b in organisation.as_bytes() {
+        out.push(match b {
+            b',' | 0..=0x1f | 0x7f => b'_',
+            _ => b,
+        });
+    }
 }
 
 /// The tag every SIEM extraction regex starts from.
