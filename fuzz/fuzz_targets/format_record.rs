@@ -1,6 +1,6 @@
 //! The formatter and splitter on structured arbitrary records and settings. Besides not panicking,
 //! every successful output must frame into the reported number of messages, each within the cap as
-//! the receiver counts it, whose payload parts concatenate back to the (line-break escaped) payload.
+//! the receiver counts it, whose payload parts concatenate back to the (escaped) payload.
 
 #![no_main]
 
@@ -177,9 +177,11 @@ fuzz_target!(|input: Input| {
             }
         }
     }
+    // `Organisation:` inside a payload is written `Organisation#072` (no payload can claim a tenant).
+    let defused = record.payload.replace("Organisation:", "Organisation#072");
     let expected = match framing {
-        Framing::OctetCounting => record.payload.clone(),
-        Framing::Lf => record.payload.replace('\n', "#012").replace('\r', "#015"),
+        Framing::OctetCounting => defused,
+        Framing::Lf => defused.replace('\n', "#012").replace('\r', "#015"),
     };
     assert_eq!(rebuilt, expected.as_bytes());
 });
