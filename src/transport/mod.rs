@@ -14,6 +14,12 @@ pub use writer::WriterSink;
 
 use crate::syslog::Batch;
 
+/// Some TLS 1.2 receivers that require a client certificate complete the handshake without one and
+/// then drop the data: the symptom is a silent receiver, so the error says what to check.
+const CLIENT_CERT_HINT: &str = " (over TLS without a client certificate: a receiver that requires \
+     one may accept the handshake and then drop the data; if so, set SYSLOG_TLS_CLIENT_CERT and \
+     SYSLOG_TLS_CLIENT_KEY)";
+
 /// Why bytes did not reach the receiver.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -44,16 +50,27 @@ pub enum TransportError {
     Write(std::io::Error),
     #[error("the syslog receiver stopped reading: a write made no progress for {0:?}")]
     WriteTimeout(Duration),
-    #[error("the syslog receiver did not acknowledge the data within {0:?}")]
-    NotAcknowledged(Duration),
+    #[error(
+        "the syslog receiver did not acknowledge the data within {after:?}{}",
+        if *tls_without_client_cert { CLIENT_CERT_HINT } else { "" }
+    )]
+    NotAcknowledged {
+        after: Duration,
+        tls_without_client_cert: bool,
+    },
     #[error(
         "the syslog receiver reset the connection right after the data was sent, so it may not have \
          read all of it{}",
-        tls.as_ref().map(|e| format!(": {}", tls::describe_tls_error(e))).unwrap_or_default()
+        match tls {
+            Some(e) => format!(": {}", tls::describe_tls_error(e)),
+            None if *tls_without_client_cert => CLIENT_CERT_HINT.to_owned(),
+            None => String::new(),
+        }
     )]
     ResetAfterSend {
         /// The TLS alert or error that ended the connection, when there was one.
         tls: Option<rustls::Error>,
+        tls_without_client_cert: bool,
     },
     #[error("the invocation's deadline leaves no time to deliver")]
     DeadlineExceeded,
@@ -72,6 +89,7 @@ impl TransportError {
             // A TLS 1.3 receiver refuses our client certificate (or its absence) after the handshake.
             TransportError::ResetAfterSend {
                 tls: Some(rustls::Error::AlertReceived(alert)),
+                ..
             } => matches!(
                 alert,
                 CertificateRequired | BadCertificate | UnknownCA | AccessDenied

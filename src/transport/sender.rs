@@ -1,5 +1,5 @@
-//! Delivers a batch to the syslog receiver: one warm connection reused across invocations, resend of
-//! whatever the receiver's TCP did not acknowledge, bounded reconnects inside the deadline.
+//! Delivers a batch to the syslog receiver: one warm connection reused across invocations, the whole
+//! batch resent after a failed attempt, bounded reconnects inside the deadline.
 
 use std::hash::BuildHasher;
 use std::time::Duration;
@@ -186,9 +186,18 @@ impl SyslogSender {
             Peer::Closed => {
                 tracing::info!(target = %self.target(), "receiver closed the connection after reading everything");
             }
-            Peer::Failed(tls) => return Err(TransportError::ResetAfterSend { tls }),
+            Peer::Failed(tls) => {
+                return Err(TransportError::ResetAfterSend {
+                    tls,
+                    tls_without_client_cert: self.tls_without_client_cert(),
+                });
+            }
         }
         Ok(())
+    }
+
+    fn tls_without_client_cert(&self) -> bool {
+        self.tls.as_ref().is_some_and(|tls| !tls.client_auth)
     }
 
     fn budget(&self, limit: Duration, deadline: Instant) -> Result<Duration, TransportError> {
@@ -211,7 +220,10 @@ impl SyslogSender {
         if Instant::now() >= deadline {
             TransportError::DeadlineExceeded
         } else {
-            TransportError::NotAcknowledged(budget)
+            TransportError::NotAcknowledged {
+                after: budget,
+                tls_without_client_cert: self.tls_without_client_cert(),
+            }
         }
     }
 

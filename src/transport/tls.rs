@@ -43,6 +43,8 @@ pub enum TlsSetupError {
 pub struct TlsClient {
     pub connector: tokio_rustls::TlsConnector,
     pub server_name: ServerName<'static>,
+    /// Whether a client certificate is presented (mutual TLS).
+    pub client_auth: bool,
 }
 
 impl TlsClient {
@@ -78,6 +80,7 @@ impl TlsClient {
         Ok(TlsClient {
             connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
             server_name,
+            client_auth: settings.client_auth.is_some(),
         })
     }
 }
