@@ -51,6 +51,7 @@ fuzz_target!(|input: &[u8]| {
     let _ = sources::classify(raw);
     let limits = Limits {
         max_decompressed_bytes: 1 << 20,
+        ..Limits::default()
     };
     let result = runtime().block_on(sources::records(
         raw,

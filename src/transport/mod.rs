@@ -59,8 +59,8 @@ pub enum TransportError {
         tls_without_client_cert: bool,
     },
     #[error(
-        "the syslog receiver reset the connection right after the data was sent, so it may not have \
-         read all of it{}",
+        "the syslog receiver closed or reset the connection right after the data was sent, so it may \
+         not have kept all of it{}",
         match tls {
             Some(e) => format!(": {}", tls::describe_tls_error(e)),
             None if *tls_without_client_cert => CLIENT_CERT_HINT.to_owned(),

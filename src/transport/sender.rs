@@ -15,6 +15,10 @@ use crate::syslog::Batch;
 
 /// Bytes handed to the socket per write; progress is measured between chunks.
 const CHUNK: usize = 256 * 1024;
+/// How long a new connection must stay open after its first data (its own connect time, within
+/// these bounds): paid once per new connection, not per invocation.
+const SETTLE_MIN: Duration = Duration::from_millis(20);
+const SETTLE_MAX: Duration = Duration::from_millis(250);
 /// A connection attempt is not started with less time than this before the deadline.
 const MIN_ATTEMPT: Duration = Duration::from_millis(100);
 
@@ -143,12 +147,18 @@ impl SyslogSender {
             tracing::info!(target = %self.target(), ?peer, "receiver closed the idle connection; reconnecting");
             warm = None;
         }
+        // A new connection is not trusted until it survived its first data: receivers that refuse a
+        // client (an untrusted or missing client certificate, a sender not on the allow list)
+        // accept the connection and drop it a moment later.
+        let mut settle = None;
         let mut connection = match warm {
             Some(connection) => connection,
             None => {
                 let started = Instant::now();
                 let connection = self.connect(deadline).await?;
-                stats.connect = Some(stats.connect.unwrap_or_default() + started.elapsed());
+                let took = started.elapsed();
+                stats.connect = Some(stats.connect.unwrap_or_default() + took);
+                settle = Some(took.clamp(SETTLE_MIN, SETTLE_MAX));
                 connection
             }
         };
@@ -180,9 +190,22 @@ impl SyslogSender {
             pause = (pause * 2).min(Duration::from_millis(20));
         }
         stats.flush = Some(flush_started.elapsed());
+        if let Some(settle) = settle {
+            let left = deadline.saturating_duration_since(Instant::now());
+            sleep(settle.min(left / 2)).await;
+        }
         // A reset also empties the send queue: only a look at the peer tells it from an ack.
+        let tls = matches!(connection, Connection::Tls(_));
         match connection.peer() {
             Peer::Open => self.connection = Some(connection),
+            // Over TLS the receiver reads (decrypts) before it decides; closing a connection it
+            // has just accepted means it refused us, not that it is done.
+            Peer::Closed if tls && settle.is_some() => {
+                return Err(TransportError::ResetAfterSend {
+                    tls: None,
+                    tls_without_client_cert: self.tls_without_client_cert(),
+                });
+            }
             Peer::Closed => {
                 tracing::info!(target = %self.target(), "receiver closed the connection after reading everything");
             }

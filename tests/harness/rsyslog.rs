@@ -144,7 +144,7 @@ ruleset(name="store") {{
             .expect("rsyslogd not found: run `make test`, which installs rsyslog");
         self.child = Some(child);
         let (tcp, tls) = (self.tcp_port, self.tls_port);
-        let ready = wait_until(Duration::from_secs(10), || {
+        let ready = wait_until(Duration::from_secs(30), || {
             is_listening(tcp) && is_listening(tls)
         });
         assert!(
