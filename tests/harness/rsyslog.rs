@@ -176,7 +176,10 @@ ruleset(name="store") {{
 
     pub fn received(&self) -> Vec<Received> {
         let text = std::fs::read_to_string(self.dir.join("received.jsonl")).unwrap_or_default();
-        text.lines()
+        // rsyslog may be writing the last line right now: only complete lines count.
+        let complete = &text[..text.rfind('\n').map_or(0, |end| end + 1)];
+        complete
+            .lines()
             .filter(|l| !l.trim().is_empty())
             .map(|line| {
                 let v: serde_json::Value = serde_json::from_str(line).unwrap_or_else(|e| {
