@@ -92,6 +92,18 @@ async fn every_sample_event_through_the_lambda_runtime() {
         "failed-scan summary + two scans of 5 findings and a summary"
     );
     assert_eq!(ecr.iter().filter(|r| r.msgid == "finding").count(), 10);
+    // Detections are on by default: every ECR call of the CloudTrail sample matches a rule, the
+    // sts record does not.
+    let detected: Vec<_> = received
+        .iter()
+        .filter(|r| r.sd.contains("][detection@32473 rule="))
+        .collect();
+    assert_eq!(detected.len(), 8, "{detected:#?}");
+    assert!(
+        detected
+            .iter()
+            .any(|r| r.severity == 2 && r.sd.contains("rule=\"ecr-forced-repository-delete\""))
+    );
 
     // Anything else fails the invocation, and nothing is sent.
     let outcome = emulator.invoke(&event_file("findings.json"));

@@ -122,6 +122,8 @@ impl Detections {
             ("eventName", trail.event_name.to_owned()),
             ("principal", text(principal)),
             ("sourceIp", text(trail.record.get("sourceIPAddress"))),
+            ("repository", text(trail.request("repositoryName"))),
+            ("errorCode", text(trail.record.get("errorCode"))),
         ];
         if trail.event_name == "CreateRepository" {
             // What AWS applies when the request leaves them out.

@@ -33,7 +33,8 @@ fn strings(value: &Value) -> Vec<&str> {
     }
 }
 
-/// A statement that allows anyone (`*`) without a `Condition` narrowing it.
+/// A statement that allows anyone (`*`, or `NotPrincipal`: everyone but the few it names) without
+/// a `Condition` narrowing it.
 pub fn allows_public(policy: &Value) -> bool {
     allow_statements(policy).any(|statement| {
         let unconditioned = match statement.get("Condition") {
@@ -41,7 +42,9 @@ pub fn allows_public(policy: &Value) -> bool {
             Some(Value::Object(map)) => map.is_empty(),
             Some(_) => false,
         };
-        unconditioned && aws_principals(statement).contains(&"*")
+        let everyone =
+            aws_principals(statement).contains(&"*") || statement.get("NotPrincipal").is_some();
+        unconditioned && everyone
     })
 }
 
@@ -84,6 +87,9 @@ mod tests {
         assert!(!allows_public(&denied));
         let service = json!({"Statement": [{"Effect": "Allow", "Principal": {"Service": "*"}}]});
         assert!(!allows_public(&service));
+        let all_but_one = json!({"Statement": [{"Effect": "Allow",
+            "NotPrincipal": {"AWS": "arn:aws:iam::123456789012:role/blocked"}}]});
+        assert!(allows_public(&all_but_one));
     }
 
     #[test]

@@ -231,22 +231,23 @@ fn scan_on_push_disabled(t: &Trail) -> bool {
 }
 
 /// A lifecycle rule with `rulePriority` 1 is evaluated first and can expire images the others
-/// would keep.
+/// would keep. A policy text that cannot be read might hold one, so it counts as having one.
 fn lifecycle_has_first_priority_rule(t: &Trail) -> bool {
     let policy = match t.request("lifecyclePolicyText") {
         Some(Value::String(text)) => serde_json::from_str::<Value>(text).ok(),
         Some(other @ Value::Object(_)) => Some(other.clone()),
         _ => None,
     };
-    policy
+    match policy
         .as_ref()
         .and_then(|p| p.get("rules"))
         .and_then(Value::as_array)
-        .is_some_and(|rules| {
-            rules
-                .iter()
-                .any(|r| r.get("rulePriority").and_then(Value::as_u64) == Some(1))
-        })
+    {
+        Some(rules) => rules
+            .iter()
+            .any(|r| r.get("rulePriority").and_then(Value::as_u64) == Some(1)),
+        None => true,
+    }
 }
 
 /// CRITICAL, HIGH and MEDIUM counts of a `DescribeImageScanFindings` response.
