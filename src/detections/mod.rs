@@ -59,13 +59,10 @@ impl Detections {
 
     fn tag(&self, record: &mut Record) {
         // Malformed or non-CloudTrail JSON is forwarded untagged: detections never fail an event.
-        let Ok(parsed) = serde_json::from_str::<Value>(&record.payload) else {
+        let Some(trail) = rules::Trail::parse(&record.payload) else {
             return;
         };
-        let Some(trail) = rules::Trail::new(&parsed) else {
-            return;
-        };
-        let failed = parsed.get("errorCode").is_some_and(|code| !code.is_null());
+        let failed = trail.error_code().is_some();
         let mut fired: Vec<(&Rule, Severity)> = self
             .rules
             .iter()
@@ -105,12 +102,7 @@ impl Detections {
             }
             values.join(",")
         };
-        let text =
-            |value: Option<&Value>| value.and_then(Value::as_str).unwrap_or_default().to_owned();
-        let identity = trail.record.get("userIdentity");
-        let principal = identity
-            .and_then(|i| i.get("arn"))
-            .or_else(|| identity.and_then(|i| i.get("invokedBy")));
+        let text = |value: Option<&str>| value.unwrap_or_default().to_owned();
         let mut params = vec![
             ("rule", join(|r| r.id)),
             ("technique", join(|r| r.technique)),
@@ -119,13 +111,16 @@ impl Detections {
                 "outcome",
                 if failed { "failure" } else { "success" }.to_owned(),
             ),
-            ("eventName", trail.event_name.to_owned()),
-            ("principal", text(principal)),
-            ("sourceIp", text(trail.record.get("sourceIPAddress"))),
-            ("repository", text(trail.request("repositoryName"))),
-            ("errorCode", text(trail.record.get("errorCode"))),
+            ("eventName", trail.event_name().to_owned()),
+            ("principal", text(trail.principal())),
+            ("sourceIp", text(trail.source_ip())),
+            (
+                "repository",
+                text(trail.request("repositoryName").and_then(Value::as_str)),
+            ),
+            ("errorCode", text(trail.error_code())),
         ];
-        if trail.event_name == "CreateRepository" {
+        if trail.event_name() == "CreateRepository" {
             // What AWS applies when the request leaves them out.
             let mutability = trail
                 .request("imageTagMutability")

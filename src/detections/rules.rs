@@ -1,7 +1,11 @@
 //! The rule table: each rule is a pure function over one parsed CloudTrail record of
 //! `ecr.amazonaws.com`, saying whether it fires and at which syslog severity.
 
+use std::borrow::Cow;
+
+use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::policy;
 use crate::record::Severity;
@@ -18,31 +22,87 @@ pub struct Rule {
     pub matches: fn(&Trail) -> Option<Severity>,
 }
 
-/// The fields of a CloudTrail record the rules read.
+/// The fields of a CloudTrail record the rules read. Everything else (session context, TLS details,
+/// resources, most responses) is skipped without being built, which keeps tagging cheap.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Fields<'a> {
+    #[serde(borrow)]
+    event_source: Cow<'a, str>,
+    #[serde(borrow)]
+    event_name: Cow<'a, str>,
+    #[serde(borrow, default)]
+    error_code: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    user_identity: Option<Identity<'a>>,
+    #[serde(rename = "sourceIPAddress", borrow, default)]
+    source_ip_address: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    recipient_account_id: Option<Cow<'a, str>>,
+    #[serde(default)]
+    request_parameters: Option<Value>,
+    #[serde(borrow, default)]
+    response_elements: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct Identity<'a> {
+    #[serde(borrow, default)]
+    arn: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    invoked_by: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    account_id: Option<Cow<'a, str>>,
+}
+
+/// One CloudTrail record of `ecr.amazonaws.com`, as the rules see it.
 pub struct Trail<'a> {
-    pub record: &'a Value,
-    pub event_name: &'a str,
+    fields: Fields<'a>,
 }
 
 impl<'a> Trail<'a> {
-    pub fn new(record: &'a Value) -> Option<Trail<'a>> {
-        if record.get("eventSource")?.as_str()? != "ecr.amazonaws.com" {
-            return None;
-        }
-        let event_name = record.get("eventName")?.as_str()?;
-        Some(Trail { record, event_name })
+    /// `None` for anything that is not a CloudTrail record of ECR (malformed JSON included).
+    pub fn parse(text: &'a str) -> Option<Trail<'a>> {
+        let fields: Fields = serde_json::from_str(text).ok()?;
+        (fields.event_source == "ecr.amazonaws.com").then_some(Trail { fields })
     }
 
-    pub fn request(&self, key: &str) -> Option<&'a Value> {
-        self.record.get("requestParameters")?.get(key)
+    pub fn event_name(&self) -> &str {
+        &self.fields.event_name
+    }
+
+    pub fn error_code(&self) -> Option<&str> {
+        self.fields.error_code.as_deref()
+    }
+
+    /// Who made the call: the identity's ARN, or the AWS service that made it.
+    pub fn principal(&self) -> Option<&str> {
+        let identity = self.fields.user_identity.as_ref()?;
+        identity.arn.as_deref().or(identity.invoked_by.as_deref())
+    }
+
+    pub fn source_ip(&self) -> Option<&str> {
+        self.fields.source_ip_address.as_deref()
+    }
+
+    pub fn request(&self, key: &str) -> Option<&Value> {
+        self.fields.request_parameters.as_ref()?.get(key)
     }
 
     /// The account the call was made in (the owner of the repository or registry).
-    pub fn account(&self) -> Option<&'a str> {
-        self.record
-            .get("recipientAccountId")
-            .or_else(|| self.record.get("userIdentity")?.get("accountId"))
-            .and_then(Value::as_str)
+    pub fn account(&self) -> Option<&str> {
+        self.fields.recipient_account_id.as_deref().or_else(|| {
+            self.fields
+                .user_identity
+                .as_ref()
+                .and_then(|i| i.account_id.as_deref())
+        })
+    }
+
+    /// The response, parsed only for the rules that read it.
+    fn response(&self) -> Option<Value> {
+        serde_json::from_str(self.fields.response_elements?.get()).ok()
     }
 
     /// The policy document of a `SetRepositoryPolicy` / `PutRegistryPolicy` call.
@@ -63,20 +123,22 @@ pub const RULES: &[Rule] = &[
         technique: "T1485",
         tactic: "TA0040",
         matches: |t| {
-            (t.event_name == "DeleteRepository" && forced(t)).then_some(Severity::Critical)
+            (t.event_name() == "DeleteRepository" && forced(t)).then_some(Severity::Critical)
         },
     },
     Rule {
         id: "ecr-repository-delete",
         technique: "T1485",
         tactic: "TA0040",
-        matches: |t| (t.event_name == "DeleteRepository" && !forced(t)).then_some(Severity::Notice),
+        matches: |t| {
+            (t.event_name() == "DeleteRepository" && !forced(t)).then_some(Severity::Notice)
+        },
     },
     Rule {
         id: "ecr-image-delete",
         technique: "T1485",
         tactic: "TA0040",
-        matches: |t| (t.event_name == "BatchDeleteImage").then_some(Severity::Warning),
+        matches: |t| (t.event_name() == "BatchDeleteImage").then_some(Severity::Warning),
     },
     Rule {
         id: "ecr-scan-on-push-disabled",
@@ -93,7 +155,7 @@ pub const RULES: &[Rule] = &[
                 t.request("imageTagMutability").and_then(Value::as_str),
                 Some("MUTABLE" | "MUTABLE_WITH_EXCLUSION")
             );
-            (t.event_name == "PutImageTagMutability" && mutable).then_some(Severity::Error)
+            (t.event_name() == "PutImageTagMutability" && mutable).then_some(Severity::Error)
         },
     },
     Rule {
@@ -101,7 +163,7 @@ pub const RULES: &[Rule] = &[
         technique: "T1484",
         tactic: "TA0004",
         matches: |t| {
-            (t.event_name == "PutLifecyclePolicy").then(|| {
+            (t.event_name() == "PutLifecyclePolicy").then(|| {
                 if lifecycle_has_first_priority_rule(t) {
                     Severity::Error
                 } else {
@@ -116,7 +178,7 @@ pub const RULES: &[Rule] = &[
         tactic: "TA0004",
         matches: |t| {
             matches!(
-                t.event_name,
+                t.event_name(),
                 "SetRepositoryPolicy" | "DeleteRepositoryPolicy"
             )
             .then_some(Severity::Warning)
@@ -127,7 +189,7 @@ pub const RULES: &[Rule] = &[
         technique: "T1484",
         tactic: "TA0004",
         matches: |t| {
-            matches!(t.event_name, "PutRegistryPolicy" | "DeleteRegistryPolicy")
+            matches!(t.event_name(), "PutRegistryPolicy" | "DeleteRegistryPolicy")
                 .then_some(Severity::Warning)
         },
     },
@@ -156,19 +218,19 @@ pub const RULES: &[Rule] = &[
         id: "ecr-repository-created",
         technique: "T1525",
         tactic: "TA0003",
-        matches: |t| (t.event_name == "CreateRepository").then_some(Severity::Notice),
+        matches: |t| (t.event_name() == "CreateRepository").then_some(Severity::Notice),
     },
     Rule {
         id: "ecr-image-pushed",
         technique: "T1525",
         tactic: "TA0003",
-        matches: |t| (t.event_name == "PutImage").then_some(Severity::Informational),
+        matches: |t| (t.event_name() == "PutImage").then_some(Severity::Informational),
     },
     Rule {
         id: "ecr-image-pulled",
         technique: "T1530",
         tactic: "TA0009",
-        matches: |t| (t.event_name == "BatchGetImage").then_some(Severity::Informational),
+        matches: |t| (t.event_name() == "BatchGetImage").then_some(Severity::Informational),
     },
     Rule {
         id: "ecr-scan-findings-high",
@@ -199,13 +261,13 @@ fn forced(t: &Trail) -> bool {
 }
 
 fn sets_policy(t: &Trail) -> bool {
-    matches!(t.event_name, "SetRepositoryPolicy" | "PutRegistryPolicy")
+    matches!(t.event_name(), "SetRepositoryPolicy" | "PutRegistryPolicy")
 }
 
 /// `scanOnPush` turned off for a repository, or a registry scanning configuration without any
 /// scan-on-push or continuous rule (so nothing is scanned automatically any more).
 fn scan_on_push_disabled(t: &Trail) -> bool {
-    match t.event_name {
+    match t.event_name() {
         "PutImageScanningConfiguration" => {
             let scan_on_push = t
                 .request("imageScanningConfiguration")
@@ -252,12 +314,11 @@ fn lifecycle_has_first_priority_rule(t: &Trail) -> bool {
 
 /// CRITICAL, HIGH and MEDIUM counts of a `DescribeImageScanFindings` response.
 fn finding_counts(t: &Trail) -> Option<[u64; 3]> {
-    if t.event_name != "DescribeImageScanFindings" {
+    if t.event_name() != "DescribeImageScanFindings" {
         return None;
     }
-    let counts = t
-        .record
-        .get("responseElements")?
+    let response = t.response()?;
+    let counts = response
         .get("imageScanFindings")?
         .get("findingSeverityCounts")?;
     let count = |level: &str| counts.get(level).and_then(Value::as_u64).unwrap_or(0);
