@@ -158,23 +158,15 @@ impl Default for Limits {
 }
 
 /// Whether the JSON text nests arrays and objects at most `limit` deep (brackets inside strings do
-/// not count). Checked before parsing, so a hostile event costs one linear scan.
+/// not count). Checked before parsing, so a hostile event costs one linear scan; string contents
+/// (almost all of a subscription event: the base64 payload) are skipped with `memchr`.
 pub fn json_depth_within(text: &[u8], limit: usize) -> bool {
     let mut depth = 0usize;
-    let mut in_string = false;
-    let mut escaped = false;
-    for &b in text {
-        if in_string {
-            match b {
-                _ if escaped => escaped = false,
-                b'\\' => escaped = true,
-                b'"' => in_string = false,
-                _ => {}
-            }
-            continue;
-        }
+    let mut at = 0;
+    while let Some(&b) = text.get(at) {
+        at += 1;
         match b {
-            b'"' => in_string = true,
+            b'"' => at = string_end(text, at),
             b'{' | b'[' => {
                 depth += 1;
                 if depth > limit {
@@ -186,6 +178,20 @@ pub fn json_depth_within(text: &[u8], limit: usize) -> bool {
         }
     }
     true
+}
+
+/// The offset just past the closing quote of the string whose contents start at `at` (the end of
+/// the text for an unterminated one).
+fn string_end(text: &[u8], mut at: usize) -> usize {
+    while let Some(found) = memchr::memchr2(b'"', b'\\', &text[at..]) {
+        let quote_or_backslash = at + found;
+        if text[quote_or_backslash] == b'"' {
+            return quote_or_backslash + 1;
+        }
+        // Skip the escaped character, whatever it is.
+        at = (quote_or_backslash + 2).min(text.len());
+    }
+    text.len()
 }
 
 /// Decodes one event into records; ECR scans read their findings from `findings`. A subscription of
@@ -253,6 +259,13 @@ mod tests {
         assert!(json_depth_within(br#"{"a":"\"[[[["}"#, 1));
         assert!(!json_depth_within(&b"[".repeat(65), 64));
         assert!(json_depth_within(&b"[".repeat(64), 64));
+        // An escaped backslash does not escape the quote after it: the string closes there.
+        assert!(!json_depth_within(br#"{"a":"\\","b":[[]]}"#, 2));
+        assert!(json_depth_within(br#"{"a":"\\","b":[[]]}"#, 3));
+        // Unterminated strings and a trailing backslash end the scan without panicking.
+        assert!(json_depth_within(br#"["abc"#, 1));
+        assert!(json_depth_within(br#"["abc\"#, 1));
+        assert!(json_depth_within(b"\"", 0));
     }
 
     #[test]
