@@ -2,7 +2,7 @@
 
 use std::borrow::Cow;
 
-use super::sanitize::{push_header_field, push_prefix_value, push_sd_value};
+use super::sanitize::{push_header_field, push_organisation, push_prefix_value, push_sd_value};
 use super::timestamp::{push_decimal, push_rfc3164, push_rfc5424};
 use super::{Batch, Framing, SyslogFormat, SyslogSettings};
 use crate::record::Record;
@@ -26,11 +26,21 @@ pub enum FormatError {
 #[derive(Debug, Clone)]
 pub struct Formatter {
     settings: SyslogSettings,
+    /// `Organisation:<org>,Event Source:`, the same for every record, so built once.
+    prefix_start: Vec<u8>,
 }
 
 impl Formatter {
     pub fn new(settings: SyslogSettings) -> Formatter {
-        Formatter { settings }
+        let mut prefix_start = b"Organisation:".to_vec();
+        // Configuration already refuses commas and control characters; settings built in code get
+        // the same guarantee that the prefix has exactly its two fields.
+        push_organisation(&mut prefix_start, &settings.organisation);
+        prefix_start.extend_from_slice(b",Event Source:");
+        Formatter {
+            settings,
+            prefix_start,
+        }
     }
 
     pub fn settings(&self) -> &SyslogSettings {
@@ -71,12 +81,7 @@ impl Formatter {
         if self.settings.utf8_bom && self.settings.format == SyslogFormat::Rfc5424 {
             head.extend_from_slice(UTF8_BOM);
         }
-        head.extend_from_slice(b"Organisation:");
-        // Configuration already refuses commas and control characters; settings built in code
-        // get the same guarantee that the prefix has exactly its two fields. The operator's own
-        // value keeps its other characters.
-        push_organisation(head, &self.settings.organisation);
-        head.extend_from_slice(b",Event Source:");
+        head.extend_from_slice(&self.prefix_start);
         push_prefix_value(head, &record.origin.source);
         head.push(b',');
 
@@ -260,16 +265,6 @@ fn push_sd_element<'a>(
         out.truncate(start);
     }
     any
-}
-
-/// The configured tenant name: commas and control characters become `_`, nothing else changes.
-fn push_organisation(out: &mut Vec<u8>, organisation: &str) {
-    for &b in organisation.as_bytes() {
-        out.push(match b {
-            b',' | 0..=0x1f | 0x7f => b'_',
-            _ => b,
-        });
-    }
 }
 
 /// The tag every SIEM extraction regex starts from.

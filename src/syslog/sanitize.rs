@@ -44,6 +44,17 @@ pub fn push_prefix_value(out: &mut Vec<u8>, value: &str) {
     }
 }
 
+/// Appends the configured organisation for the MSG prefix: commas and control characters become
+/// `_`; colons stay (the operator's own value, and the SIEM's `[^,]+` reads them).
+pub fn push_organisation(out: &mut Vec<u8>, organisation: &str) {
+    for &b in organisation.as_bytes() {
+        out.push(match b {
+            b',' | 0..=0x1f | 0x7f => b'_',
+            _ => b,
+        });
+    }
+}
+
 /// Writes a control byte the way rsyslog does (`#012` for LF).
 pub fn push_octal_escape(out: &mut Vec<u8>, b: u8) {
     out.extend_from_slice(&[b'#', b'0' + (b >> 6), b'0' + ((b >> 3) & 7), b'0' + (b & 7)]);
