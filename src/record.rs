@@ -33,8 +33,9 @@ impl Severity {
         }
     }
 
-    /// The more severe of the two (lower syslog code).
-    pub fn max(self, other: Severity) -> Severity {
+    /// The more severe of the two (lower syslog code; `Ord` follows the code, so `Ord::max` would
+    /// pick the milder one).
+    pub fn more_severe(self, other: Severity) -> Severity {
         std::cmp::min(self, other)
     }
 }
@@ -94,13 +95,13 @@ mod tests {
     }
 
     #[test]
-    fn max_prefers_the_more_severe() {
+    fn more_severe_is_the_lower_code() {
         assert_eq!(
-            Severity::Warning.max(Severity::Critical),
+            Severity::Warning.more_severe(Severity::Critical),
             Severity::Critical
         );
         assert_eq!(
-            Severity::Informational.max(Severity::Notice),
+            Severity::Informational.more_severe(Severity::Notice),
             Severity::Notice
         );
     }

@@ -83,7 +83,7 @@ impl Detections {
         }
         fired.sort_by_key(|(_, severity)| *severity);
         let severity = fired[0].1;
-        record.severity = record.severity.max(severity);
+        record.severity = record.severity.more_severe(severity);
         record.tags = Some(Box::new(self.element(&trail, &fired, failed)));
     }
 

@@ -190,7 +190,7 @@ pub async fn records(
     let mut out = Vec::with_capacity(total + 1);
     let mut highest: Option<Severity> = None;
     let mut push = |severity: Severity, id: String, payload: String| {
-        highest = Some(highest.map_or(severity, |h| h.max(severity)));
+        highest = Some(highest.map_or(severity, |h| h.more_severe(severity)));
         out.push(Record {
             origin: Arc::clone(&origin),
             timestamp_ms: scan_ms,
