@@ -268,6 +268,50 @@ mod tests {
         assert!(json_depth_within(b"\"", 0));
     }
 
+    /// The byte-by-byte definition the `memchr` scan must agree with.
+    fn depth_within_reference(text: &[u8], limit: usize) -> bool {
+        let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+        for &b in text {
+            if in_string {
+                match b {
+                    _ if escaped => escaped = false,
+                    b'\\' => escaped = true,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+                continue;
+            }
+            match b {
+                b'"' => in_string = true,
+                b'{' | b'[' => {
+                    depth += 1;
+                    if depth > limit {
+                        return false;
+                    }
+                }
+                b'}' | b']' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+        }
+        true
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn depth_scan_agrees_with_the_byte_by_byte_definition(
+            text in proptest::collection::vec(
+                proptest::sample::select(b"[]{}\"\\a:,".to_vec()),
+                0..200,
+            ),
+            limit in 0usize..8,
+        ) {
+            proptest::prop_assert_eq!(
+                json_depth_within(&text, limit),
+                depth_within_reference(&text, limit)
+            );
+        }
+    }
+
     #[test]
     fn anything_else_is_unsupported() {
         for raw in [
