@@ -2,7 +2,11 @@
 
 Usage: check_template.py TEMPLATE VERSION REQUIRED_VARS KNOWN_VARS
 (the variable lists comma-separated, as the code declares them). Prints each failure; exit 1 if any.
+
+Besides the structure, it evaluates the template (conditions, Rules, Fn::If/Sub/Join/Split) for a few
+parameter sets, the way CloudFormation would, and checks what each deployment would really create.
 """
+import json
 import re
 import sys
 
@@ -12,11 +16,32 @@ template_path, version, required, known = sys.argv[1:5]
 required, known = set(required.split(",")), set(known.split(","))
 template, errors = decode(template_path)
 failures = [f"cannot parse the template: {errors}"] if errors else []
+with open(template_path, encoding="utf-8") as source:
+    raw_text = source.read()
 
 
 def check(condition, message):
     if not condition:
         failures.append(message)
+
+
+def as_list(value):
+    return value if isinstance(value, list) else [value]
+
+
+def getatt(resource, attribute):
+    return {"Fn::GetAtt": [resource, attribute]}
+
+
+def ref(name):
+    return {"Ref": name}
+
+
+def leaves(value):
+    """The values an Fn::If tree can take (AWS::NoValue left out)."""
+    if isinstance(value, dict) and list(value) == ["Fn::If"]:
+        return leaves(value["Fn::If"][1]) + leaves(value["Fn::If"][2])
+    return [] if value == ref("AWS::NoValue") else [value]
 
 
 sar = template["Metadata"]["AWS::ServerlessRepo::Application"]
@@ -27,21 +52,42 @@ for key in ["Description", "SpdxLicenseId", "LicenseUrl", "ReadmeUrl", "Labels",
     check(sar.get(key), f"SAR metadata lacks {key}")
 check(all(re.fullmatch(r"[a-zA-Z0-9+\-_:\\/@]{1,127}", label) for label in sar.get("Labels", [])), "SAR labels malformed")
 
-for name, parameter in template["Parameters"].items():
+parameters = template["Parameters"]
+for name, parameter in parameters.items():
     check(parameter.get("Description"), f"parameter {name} has no Description")
     constrained = any(k in parameter for k in ["AllowedValues", "AllowedPattern", "MinValue", "MaxValue", "MaxLength"])
     check(constrained, f"parameter {name} has no constraint")
 for name in ["SyslogHost", "SyslogPort", "SyslogTls", "Organisation", "SyslogTlsCa", "SyslogFormat", "SyslogFraming",
              "SyslogMaxMessageBytes", "LogGroupName", "LogFilterPattern", "EcrScanRule", "InspectorScanRule",
              "ForwardEcrEvents", "MemorySize", "Timeout", "ReservedConcurrency", "LogRetentionDays", "Architecture",
-             "SyslogTlsPinSha256", "SyslogTlsClientCert", "SyslogTlsClientKey", "Detections", "DetectionsDisable"]:
-    check(name in template["Parameters"], f"parameter {name} is missing")
-check(template["Parameters"]["SyslogPort"].get("Default") == 6514, "SyslogPort defaults to 6514")
-check(template["Parameters"]["SyslogTls"].get("Default") == "True", "SyslogTls defaults to True")
-check(template["Parameters"]["Architecture"].get("Default") == "arm64", "Architecture defaults to arm64")
-check(template["Parameters"].get("SyslogTlsClientKey", {}).get("NoEcho") is True, "SyslogTlsClientKey is NoEcho")
+             "SyslogTlsPinSha256", "SyslogTlsClientCert", "SyslogTlsClientKey", "Detections", "DetectionsDisable",
+             "KinesisStreamArn", "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor",
+             "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "RedriveFailureQueue", "CentralAccount",
+             "SourceAccountIds", "OrganizationId"]:
+    check(name in parameters, f"parameter {name} is missing")
+check(parameters["SyslogPort"].get("Default") == 6514, "SyslogPort defaults to 6514")
+check(parameters["SyslogTls"].get("Default") == "True", "SyslogTls defaults to True")
+check(parameters["Architecture"].get("Default") == "arm64", "Architecture defaults to arm64")
+check(parameters.get("SyslogTlsClientKey", {}).get("NoEcho") is True, "SyslogTlsClientKey is NoEcho")
+new_defaults = {"KinesisStreamArn": "", "BatchSize": 100, "MaximumBatchingWindowInSeconds": 1, "ParallelizationFactor": 1,
+                "MaximumRetryAttempts": 10, "MaximumRecordAgeInSeconds": 86400, "RedriveFailureQueue": "False",
+                "CentralAccount": "False", "SourceAccountIds": "", "OrganizationId": ""}
+for name, default in new_defaults.items():
+    check(parameters.get(name, {}).get("Default") == default, f"parameter {name} defaults to {default!r}")
+for name in ["RedriveFailureQueue", "CentralAccount"]:
+    check(parameters.get(name, {}).get("AllowedValues") == ["True", "False"], f"{name}: AllowedValues True/False")
+factor = parameters.get("ParallelizationFactor", {})
+check((factor.get("MinValue"), factor.get("MaxValue")) == (1, 10), "ParallelizationFactor is 1-10")
+# -1 means infinite for both: one poison record would stall its shard until it expires.
+check(parameters.get("MaximumRetryAttempts", {}).get("MinValue", -1) >= 0, "MaximumRetryAttempts must not allow -1")
+check(parameters.get("MaximumRecordAgeInSeconds", {}).get("MinValue", -1) >= 60, "MaximumRecordAgeInSeconds must not allow -1")
+check(parameters.get("OrganizationId", {}).get("AllowedPattern") == "^(o-[a-z0-9]{10,32})?$", "OrganizationId pattern")
+grouped = [p for group in template["Metadata"]["AWS::CloudFormation::Interface"]["ParameterGroups"] for p in group["Parameters"]]
+check(sorted(grouped) == sorted(parameters), f"parameters not in exactly one interface group: "
+      f"{sorted(set(parameters) ^ set(grouped)) or sorted({p for p in grouped if grouped.count(p) > 1})}")
 
 resources = template["Resources"]
+conditions = template.get("Conditions", {})
 function = resources["ForwarderFunction"]["Properties"]
 variables = set(function["Environment"]["Variables"])
 check(variables <= known, f"the template sets variables the code does not read: {sorted(variables - known)}")
@@ -49,19 +95,338 @@ check(required <= variables, f"the template does not set required variables: {so
 check(function["Runtime"] == "provided.al2023" and function["Handler"] == "bootstrap", "provided.al2023 / bootstrap")
 check(resources["ForwarderFunction"].get("Metadata", {}).get("BuildMethod") == "rust-cargolambda", "BuildMethod rust-cargolambda")
 
-actions = []
-for policy in function["Policies"]:
-    for statement in policy.get("Statement", []):
-        acts = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
-        actions += acts
-check([a for a in actions if a.startswith("ecr:")] == ["ecr:DescribeImageScanFindings"], f"ECR actions: {actions}")
-check(not any("*" in a for a in actions), f"wildcard actions: {actions}")
-check(set(actions) == {"ecr:DescribeImageScanFindings", "sqs:SendMessage"}, f"unexpected actions: {actions}")
+# --- IAM: every statement the function's role gets, inline (Policies) or from AWS::IAM::Policy resources.
+FAILURE_QUEUE = getatt("FailureQueue", "Arn")
+CENTRAL_STREAM = getatt("CentralStream", "Arn")
+KINESIS_READ = {"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
+                "kinesis:GetShardIterator", "kinesis:ListShards"}
+SQS_CONSUME = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
+ECR_RESOURCE = {"Fn::Sub": "arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*"}
+
+inline_statements = [s for policy in function["Policies"] for s in policy.get("Statement", [])]
+role_statements = [(None, s) for s in inline_statements]  # (the policy resource's Condition, statement)
+role_policies = {}
+for name, resource in resources.items():
+    if resource["Type"] == "AWS::IAM::Policy" and ref("ForwarderFunctionRole") in resource["Properties"].get("Roles", []):
+        role_policies[name] = resource
+        role_statements += [(resource.get("Condition"), s) for s in resource["Properties"]["PolicyDocument"]["Statement"]]
+
+actions = [a for s in inline_statements for a in as_list(s["Action"])]
+check(set(actions) == {"ecr:DescribeImageScanFindings", "sqs:SendMessage"}, f"unexpected inline actions: {actions}")
+all_actions = [a for _, s in role_statements for a in as_list(s["Action"])]
+check(not any("*" in a for a in all_actions), f"wildcard actions: {all_actions}")
+for condition, statement in role_statements:
+    acts = set(as_list(statement["Action"]))
+    targets = [leaf for r in as_list(statement["Resource"]) for leaf in leaves(r)]
+    check(statement.get("Effect") == "Allow" and "NotAction" not in statement and "NotResource" not in statement,
+          f"statement {statement.get('Sid')}: Allow with Action/Resource only")
+    check("*" not in targets, f"statement {statement.get('Sid')} allows every resource")
+    if any(a.startswith("ecr:") for a in acts):
+        check(acts == {"ecr:DescribeImageScanFindings"} and as_list(statement["Resource"]) == [ECR_RESOURCE],
+              f"ECR: only DescribeImageScanFindings on this account's repositories in every region, not "
+              f"{sorted(acts)} on {statement['Resource']}")
+    if any(a.startswith("kinesis:") for a in acts):
+        check(acts == KINESIS_READ, f"Kinesis actions {sorted(acts)} != {sorted(KINESIS_READ)}")
+        check(len(as_list(statement["Resource"])) == 1 and sorted(map(str, targets)) == sorted(
+            map(str, [ref("KinesisStreamArn"), CENTRAL_STREAM])), f"Kinesis read on other resources: {targets}")
+        check(condition == "ReadKinesis", "the Kinesis read policy exists only with a stream (Condition ReadKinesis)")
+    if acts & SQS_CONSUME:
+        check(acts == SQS_CONSUME, f"SQS consume actions {sorted(acts)} != {sorted(SQS_CONSUME)}")
+        check(as_list(statement["Resource"]) == [FAILURE_QUEUE], f"SQS consume on other queues: {statement['Resource']}")
+        check(condition == "RedriveFailures", "the SQS consume policy exists only with RedriveFailureQueue=True")
+    if "sqs:SendMessage" in acts:
+        check(as_list(statement["Resource"]) == [FAILURE_QUEUE], f"sqs:SendMessage on other queues: {statement['Resource']}")
+    other = {a for a in acts if not a.startswith(("ecr:", "kinesis:", "sqs:"))}
+    other |= {a for a in acts if a.startswith("sqs:")} - SQS_CONSUME - {"sqs:SendMessage"}
+    check(not other, f"unexpected actions {sorted(other)}")
+ecr_actions = [a for a in all_actions if a.startswith("ecr:")]
+check(ecr_actions == ["ecr:DescribeImageScanFindings"], f"ECR actions: {ecr_actions} (exactly one statement, one action)")
+check(set(all_actions) >= KINESIS_READ | SQS_CONSUME, f"the role lacks Kinesis read or SQS consume actions: {all_actions}")
 
 invoke = function["EventInvokeConfig"]
 check(invoke["MaximumRetryAttempts"] == 2, "EventInvokeConfig MaximumRetryAttempts 2")
 check(invoke["DestinationConfig"]["OnFailure"]["Type"] == "SQS", "the failure destination is SQS")
+check(invoke["DestinationConfig"]["OnFailure"].get("Destination") == FAILURE_QUEUE, "the failure destination is FailureQueue")
 check(resources["FailureQueue"]["Properties"].get("SqsManagedSseEnabled") is True, "the failure queue has SSE")
+
+# --- Event source mappings: one on Kinesis, one on the failure queue.
+mappings = {n: r for n, r in resources.items() if r["Type"] == "AWS::Lambda::EventSourceMapping"}
+sqs_mappings = {n: r for n, r in mappings.items() if r["Properties"].get("EventSourceArn") == FAILURE_QUEUE}
+kinesis_mappings = {n: r for n, r in mappings.items() if n not in sqs_mappings}
+check(len(kinesis_mappings) == 1 and len(sqs_mappings) == 1,
+      f"expected one Kinesis and one failure-queue mapping: {sorted(kinesis_mappings)}, {sorted(sqs_mappings)}")
+for name, mapping in kinesis_mappings.items():
+    props = mapping["Properties"]
+    check(mapping.get("Condition") == "ReadKinesis", f"{name}: Condition ReadKinesis")
+    check(sorted(map(str, leaves(props.get("EventSourceArn")))) == sorted(map(str, [ref("KinesisStreamArn"), CENTRAL_STREAM])),
+          f"{name} reads {props.get('EventSourceArn')}, not KinesisStreamArn / CentralStream")
+    check(props.get("FunctionName") == ref("ForwarderFunction"), f"{name} invokes ForwarderFunction")
+    check(props.get("StartingPosition") == "LATEST", f"{name}: StartingPosition LATEST")
+    check(props.get("BisectBatchOnFunctionError") is True, f"{name}: BisectBatchOnFunctionError true")
+    check(props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], f"{name}: ReportBatchItemFailures")
+    check(props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination") == FAILURE_QUEUE,
+          f"{name}: the on-failure destination is FailureQueue")
+    for key in ["BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor", "MaximumRetryAttempts",
+                "MaximumRecordAgeInSeconds"]:
+        check(props.get(key) == ref(key), f"{name}: {key} must be the {key} parameter, not {props.get(key)}")
+    check(set(as_list(mapping.get("DependsOn", []))) & set(role_policies), f"{name} must depend on the Kinesis read policy")
+for name, mapping in sqs_mappings.items():
+    props = mapping["Properties"]
+    check(mapping.get("Condition") == "RedriveFailures", f"{name}: Condition RedriveFailures")
+    check(props.get("FunctionName") == ref("ForwarderFunction"), f"{name} invokes ForwarderFunction")
+    check(props.get("BatchSize") == 10, f"{name}: BatchSize 10")
+    check(props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], f"{name}: ReportBatchItemFailures")
+    check(set(as_list(mapping.get("DependsOn", []))) & set(role_policies), f"{name} must depend on the SQS consume policy")
+check(conditions.get("ReadKinesis") == {"Fn::Or": [{"Condition": "CentralAccountMode"}, {"Condition": "KinesisStreamGiven"}]},
+      "ReadKinesis = CentralAccountMode or KinesisStreamGiven")
+
+# --- The failure queue as an event source: its dead-letter queue and visibility timeout.
+queue = resources["FailureQueue"]["Properties"]
+redrive = leaves(queue.get("RedrivePolicy"))
+check(len(redrive) == 1 and redrive[0].get("maxReceiveCount") == 5
+      and redrive[0].get("deadLetterTargetArn") == getatt("FailureDeadLetterQueue", "Arn"),
+      f"FailureQueue RedrivePolicy: maxReceiveCount 5 to FailureDeadLetterQueue, not {queue.get('RedrivePolicy')}")
+dlq = resources.get("FailureDeadLetterQueue", {})
+check(dlq.get("Type") == "AWS::SQS::Queue" and dlq.get("Condition") == "RedriveFailures", "FailureDeadLetterQueue (RedriveFailures)")
+check(dlq.get("Properties", {}).get("MessageRetentionPeriod") == 1209600, "FailureDeadLetterQueue keeps messages 14 days")
+check(dlq.get("Properties", {}).get("SqsManagedSseEnabled") is True, "FailureDeadLetterQueue has SSE")
+timeouts = leaves(queue.get("VisibilityTimeout", 30))
+max_timeout = parameters["Timeout"]["MaxValue"]
+check(any(t >= 6 * max_timeout for t in timeouts if isinstance(t, int)),
+      f"FailureQueue VisibilityTimeout {timeouts} < 6 x the largest Timeout ({max_timeout})")
+check(any(r["Type"] == "AWS::CloudWatch::Alarm" and r.get("Condition") == "RedriveFailures"
+          and {"Name": "QueueName", "Value": getatt("FailureDeadLetterQueue", "QueueName")} in r["Properties"].get("Dimensions", [])
+          for r in resources.values()), "no alarm on the failure dead-letter queue")
+check("creates no loop" in raw_text, "the template must explain why redriving the failure queue creates no loop")
+
+# --- Central account: stream, destination, the role CloudWatch Logs assumes.
+stream = resources.get("CentralStream", {})
+check(stream.get("Type") == "AWS::Kinesis::Stream" and stream.get("Condition") == "CentralAccountMode", "CentralStream")
+check(stream.get("Properties", {}).get("StreamModeDetails") == {"StreamMode": "ON_DEMAND"}, "CentralStream is ON_DEMAND")
+check(stream.get("Properties", {}).get("StreamEncryption") == {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
+      "CentralStream is encrypted with alias/aws/kinesis")
+destination = resources.get("LogsDestination", {})
+check(destination.get("Type") == "AWS::Logs::Destination" and destination.get("Condition") == "CentralAccountMode",
+      "LogsDestination")
+role_name = (destination.get("Properties", {}).get("RoleArn") or {}).get("Fn::GetAtt", [None])[0]
+check(destination.get("Properties", {}).get("TargetArn") == CENTRAL_STREAM, "LogsDestination writes to CentralStream")
+logs_role = resources.get(role_name, {})
+check(logs_role.get("Type") == "AWS::IAM::Role" and logs_role.get("Condition") == "CentralAccountMode",
+      f"LogsDestination's role {role_name}")
+for statement in logs_role.get("Properties", {}).get("AssumeRolePolicyDocument", {}).get("Statement", []):
+    check(statement.get("Principal") == {"Service": "logs.amazonaws.com"}, "the destination role trusts logs.amazonaws.com only")
+    check("aws:SourceArn" in json.dumps(statement.get("Condition", {})), "the destination role's trust has an aws:SourceArn condition")
+check(not logs_role.get("Properties", {}).get("ManagedPolicyArns"), "the destination role has no managed policies")
+logs_role_statements = [s for p in logs_role.get("Properties", {}).get("Policies", []) for s in p["PolicyDocument"]["Statement"]]
+check(logs_role_statements, "the destination role has no permission to write the stream")
+for statement in logs_role_statements:
+    check(set(as_list(statement["Action"])) <= {"kinesis:PutRecord", "kinesis:PutRecords"}
+          and "kinesis:PutRecord" in as_list(statement["Action"]), f"destination role actions: {statement['Action']}")
+    check(as_list(statement["Resource"]) == [CENTRAL_STREAM], f"destination role resources: {statement['Resource']}")
+check("Rules" in template, "the template has no Rules (invalid CentralAccount combinations)")
+
+# --- Evaluate the template for parameter sets, as CloudFormation would.
+PSEUDO = {"AWS::Region": "eu-west-1", "AWS::Partition": "aws", "AWS::AccountId": "999999999999", "AWS::StackName": "fwd",
+          "AWS::URLSuffix": "amazonaws.com"}
+NOVALUE = object()
+
+
+class Scenario:
+    def __init__(self, values):
+        self.params = {n: p.get("Default") for n, p in parameters.items()}
+        self.params.update(values)
+        self.cache = {}
+
+    def condition(self, name):
+        if name not in self.cache:
+            self.cache[name] = self.eval(conditions[name])
+        return self.cache[name]
+
+    def exists(self, name):
+        return name in resources and ("Condition" not in resources[name] or self.condition(resources[name]["Condition"]))
+
+    def ref(self, name):
+        if name == "AWS::NoValue":
+            return NOVALUE
+        if name in PSEUDO:
+            return PSEUDO[name]
+        if name in self.params:
+            return self.params[name]
+        return f"<{name}>"
+
+    def sub(self, text, variables):
+        def one(match):
+            key = match.group(1)
+            if key.startswith("!"):
+                return "${" + key[1:] + "}"
+            if key in variables:
+                return str(variables[key])
+            if "." in key:
+                return "<" + key + ">"
+            return str(self.ref(key))
+        return re.sub(r"\$\{([^}]+)\}", one, text)
+
+    def eval(self, value):
+        if isinstance(value, list):
+            return [v for v in (self.eval(v) for v in value) if v is not NOVALUE]
+        if not isinstance(value, dict):
+            return value
+        if len(value) == 1:
+            (key, arg), = value.items()
+            if key == "Ref":
+                return self.ref(arg)
+            if key == "Condition":
+                return self.condition(arg)
+            if key == "Fn::If":
+                return self.eval(arg[1] if self.condition(arg[0]) else arg[2])
+            if key == "Fn::GetAtt":
+                return "<" + ".".join(as_list(arg)) + ">"
+            if key == "Fn::Equals":
+                left, right = self.eval(arg)
+                return str(left) == str(right)
+            if key == "Fn::Not":
+                return not self.eval(arg[0])
+            if key == "Fn::And":
+                return all(self.eval(arg))
+            if key == "Fn::Or":
+                return any(self.eval(arg))
+            if key == "Fn::Join":
+                return arg[0].join(str(v) for v in self.eval(arg[1]))
+            if key == "Fn::Split":
+                return str(self.eval(arg[1])).split(arg[0])
+            if key == "Fn::Sub":
+                text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.eval(arg[1]))
+                return self.sub(text, variables)
+        return {k: v for k, v in ((k, self.eval(v)) for k, v in value.items()) if v is not NOVALUE}
+
+    def rules_pass(self):
+        for rule in template.get("Rules", {}).values():
+            if "RuleCondition" in rule and not self.eval(rule["RuleCondition"]):
+                continue
+            if not all(self.eval(a["Assert"]) for a in rule["Assertions"]):
+                return False
+        return True
+
+    def allowed(self):
+        for name, value in self.params.items():
+            pattern = parameters[name].get("AllowedPattern")
+            if pattern and not re.search(pattern, str(value)):
+                return False
+        return True
+
+    def role_statements(self):
+        statements = self.eval(inline_statements)
+        for name, policy in role_policies.items():
+            if self.exists(name):
+                statements += self.eval(policy["Properties"]["PolicyDocument"]["Statement"])
+        return statements
+
+
+STREAM = "arn:aws:kinesis:eu-west-1:999999999999:stream/logs"
+ACCOUNTS = ["111111111111", "222222222222"]
+ORG = "o-a1b2c3d4e5"
+OPTIONAL = ["KinesisEventSource", "KinesisReadPolicy", "FailureQueueEventSource", "FailureQueueConsumePolicy",
+            "FailureDeadLetterQueue", "CentralStream", "LogsDestination", "LogsDestinationRole"]
+scenarios = {
+    "defaults": ({}, []),
+    "stream": ({"KinesisStreamArn": STREAM}, ["KinesisEventSource", "KinesisReadPolicy"]),
+    "redrive": ({"RedriveFailureQueue": "True"}, ["FailureQueueEventSource", "FailureQueueConsumePolicy",
+                                                  "FailureDeadLetterQueue"]),
+    "central-accounts": ({"CentralAccount": "True", "SourceAccountIds": ",".join(ACCOUNTS)},
+                         ["KinesisEventSource", "KinesisReadPolicy", "CentralStream", "LogsDestination", "LogsDestinationRole"]),
+    "central-org": ({"CentralAccount": "True", "OrganizationId": ORG},
+                    ["KinesisEventSource", "KinesisReadPolicy", "CentralStream", "LogsDestination", "LogsDestinationRole"]),
+    "central-both": ({"CentralAccount": "True", "SourceAccountIds": ",".join(ACCOUNTS), "OrganizationId": ORG},
+                     ["KinesisEventSource", "KinesisReadPolicy", "CentralStream", "LogsDestination", "LogsDestinationRole"]),
+}
+for label, (values, expected) in scenarios.items():
+    scenario = Scenario(values)
+    check(scenario.allowed() and scenario.rules_pass(), f"{label}: valid parameters rejected (AllowedPattern or Rules)")
+    created = [n for n in OPTIONAL if scenario.exists(n)]
+    check(created == expected, f"{label}: creates {created}, expected {expected}")
+    kinesis_resources = {r for s in scenario.role_statements() if any(a.startswith("kinesis:") for a in as_list(s["Action"]))
+                         for r in as_list(s["Resource"])}
+    source = STREAM if "KinesisStreamArn" in values else "<CentralStream.Arn>"
+    check(kinesis_resources <= {source}, f"{label}: Kinesis read on {kinesis_resources}, not only {source}")
+    if scenario.exists("KinesisEventSource"):
+        check(scenario.eval(resources["KinesisEventSource"]["Properties"]["EventSourceArn"]) == source,
+              f"{label}: the Kinesis mapping does not read {source}")
+    queue_props = scenario.eval(resources["FailureQueue"]["Properties"])
+    if "RedriveFailureQueue" in values:
+        check(queue_props.get("VisibilityTimeout", 30) >= 6 * max_timeout, f"{label}: VisibilityTimeout < 6 x Timeout")
+    else:
+        check("RedrivePolicy" not in queue_props, f"{label}: FailureQueue has a RedrivePolicy without redrive")
+    if not scenario.exists("LogsDestination"):
+        continue
+    props = scenario.eval(resources["LogsDestination"]["Properties"])
+    arn = "arn:aws:logs:eu-west-1:999999999999:destination:" + props["DestinationName"]
+    try:
+        policy = json.loads(props["DestinationPolicy"])
+    except (ValueError, TypeError) as error:
+        check(False, f"{label}: the destination policy is not JSON: {error}: {props['DestinationPolicy']}")
+        continue
+    principals = []
+    for statement in policy["Statement"]:
+        check(set(as_list(statement["Action"])) <= {"logs:PutSubscriptionFilter", "logs:PutAccountPolicy"}
+              and "logs:PutSubscriptionFilter" in as_list(statement["Action"]), f"{label}: destination policy actions")
+        check(statement["Resource"] == arn, f"{label}: destination policy resource {statement['Resource']} != {arn}")
+        if statement["Principal"] == "*":
+            check(statement.get("Condition") == {"StringEquals": {"aws:PrincipalOrgID": ORG}},
+                  f"{label}: Principal * without the aws:PrincipalOrgID condition")
+            principals.append(ORG)
+        else:
+            check("Condition" not in statement, f"{label}: unexpected condition on the account statement")
+            principals += as_list(statement["Principal"]["AWS"])
+    wanted = values.get("SourceAccountIds", "").split(",") * ("SourceAccountIds" in values) + [ORG] * ("OrganizationId" in values)
+    check(principals == wanted, f"{label}: the destination allows {principals}, expected {wanted}")
+    outputs = scenario.eval(template["Outputs"])
+    check(outputs.get("LogsDestinationArn", {}).get("Value") == "<LogsDestination.Arn>", f"{label}: LogsDestinationArn output")
+    command = outputs.get("MemberAccountSubscribeCommand", {}).get("Value", "")
+    check(command.startswith("aws logs put-subscription-filter ") and "--log-group-name LOG_GROUP" in command
+          and '--filter-pattern ""' in command and "--filter-name siem" in command
+          and "--destination-arn <LogsDestination.Arn>" in command, f"{label}: MemberAccountSubscribeCommand: {command}")
+    # A listed account needs no --role-arn; an account allowed only by the organization passes its own role.
+    check(("--role-arn" in command) == ("SourceAccountIds" not in values), f"{label}: --role-arn in {command}")
+for label, values in {"central without senders": {"CentralAccount": "True"},
+                      "central with a stream": {"CentralAccount": "True", "SourceAccountIds": ACCOUNTS[0],
+                                                "KinesisStreamArn": STREAM},
+                      "accounts without central": {"SourceAccountIds": ACCOUNTS[0]},
+                      "organization without central": {"OrganizationId": ORG},
+                      "bad organization id": {"CentralAccount": "True", "OrganizationId": "o-x"},
+                      "accounts with spaces": {"CentralAccount": "True", "SourceAccountIds": "111111111111, 222222222222"}}.items():
+    scenario = Scenario(values)
+    check(not (scenario.allowed() and scenario.rules_pass()), f"{label}: accepted, the Rules or patterns must reject it")
+defaults = Scenario({})
+check(not any(defaults.exists(n) for n in OPTIONAL), "defaults create optional resources")
+
+# --- The dashboard shows the metrics the code emits (namespace AwsSyslogForwarder, dimension FunctionName).
+body = Scenario({}).eval(resources["Dashboard"]["Properties"]["DashboardBody"])
+try:
+    widgets = json.loads(body)["widgets"]
+except (ValueError, KeyError) as error:
+    widgets = []
+    check(False, f"the dashboard body is not JSON with widgets: {error}")
+shown = {}  # metric name -> the stat it is shown with
+for widget in widgets:
+    properties = widget.get("properties", {})
+    previous = []
+    for row in properties.get("metrics", []):
+        options = row[-1] if row and isinstance(row[-1], dict) else {}
+        row = [r for r in row if not isinstance(r, dict)]
+        if row[:1] == ["..."]:
+            row = previous[: len(previous) - len(row) + 1] + row[1:]
+        row = [previous[i] if value == "." and i < len(previous) else value for i, value in enumerate(row)]
+        previous = row
+        if row[0] == "AwsSyslogForwarder":
+            check(row[2:4] == ["FunctionName", "<ForwarderFunction>"], f"dashboard metric {row[1]} lacks the FunctionName dimension")
+            shown[row[1]] = options.get("stat", properties.get("stat"))
+for metric in ["RecordsIn", "RecordsForwarded", "RecordsFailed", "SplitParts", "FindingsCritical", "FindingsHigh",
+               "FindingsMedium", "FindingsLow", "FindingsOther", "Detections", "ConnectMs", "FlushMs",
+               "BatchItemsIn", "BatchItemsFailed", "IteratorAgeMs"]:
+    check(metric in shown, f"the dashboard does not show {metric}")
+check(shown.get("IteratorAgeMs") == "Maximum", f"IteratorAgeMs is a maximum, shown as {shown.get('IteratorAgeMs')}")
+for metric in ["BatchItemsIn", "BatchItemsFailed"]:
+    check(shown.get(metric) == "Sum", f"{metric} is a count, shown as {shown.get(metric)}")
 
 patterns = {
     "EcrScanEventRule": {"source": ["aws.ecr"], "detail-type": ["ECR Image Scan"], "detail": {"scan-status": ["COMPLETE"]}},
@@ -79,9 +444,12 @@ permission = resources["LogsInvokePermission"]["Properties"]
 check(permission["Principal"] == "logs.amazonaws.com" and "SourceAccount" in permission and "SourceArn" in permission,
       "the logs permission is scoped by SourceAccount and SourceArn")
 check(resources["LogSubscription"].get("Condition") == "SubscribeLogGroup", "the subscription is conditional")
-check("LogGroupIsOwn" in template["Conditions"], "the template guards against subscribing the function's own log group")
-for output in ["FunctionArn", "FunctionName", "FailureQueueUrl", "DashboardUrl", "SubscribeLogGroupCommand"]:
+check("LogGroupIsOwn" in conditions, "the template guards against subscribing the function's own log group")
+for output in ["FunctionArn", "FunctionName", "FailureQueueUrl", "DashboardUrl", "SubscribeLogGroupCommand",
+               "LogsDestinationArn", "MemberAccountSubscribeCommand"]:
     check(output in template["Outputs"], f"output {output} is missing")
+for output in ["LogsDestinationArn", "MemberAccountSubscribeCommand"]:
+    check(template["Outputs"].get(output, {}).get("Condition") == "CentralAccountMode", f"output {output}: CentralAccountMode")
 
 for failure in failures:
     print(f"template: {failure}")
