@@ -14,4 +14,5 @@ pub mod record;
 pub mod replay;
 pub mod sources;
 pub mod syslog;
+pub mod time;
 pub mod transport;

@@ -61,7 +61,7 @@ async fn replay_one<F: FindingsSource>(
     let deadline = tokio::time::Instant::now() + EVENT_DEADLINE;
     let (metrics, result) = forwarder.forward_measured(event, deadline).await;
     if emit_metrics {
-        eprintln!("{}", metrics.to_emf("replay", crate::sources::now_ms()));
+        eprintln!("{}", metrics.to_emf("replay", crate::time::now_ms()));
     }
     match result {
         Ok(outcome) => {

@@ -182,13 +182,58 @@ async fn other_statuses_send_only_the_summary_without_calling_ecr() {
 }
 
 #[tokio::test]
-async fn service_errors_fail_the_event_with_the_cause() {
+async fn a_repository_or_image_that_is_gone_yields_the_summary_with_the_reason() {
     use aws_sdk_ecr::operation::describe_image_scan_findings::DescribeImageScanFindingsError;
-    use aws_sdk_ecr::types::error::RepositoryNotFoundException;
+    use aws_sdk_ecr::types::error::{ImageNotFoundException, RepositoryNotFoundException};
+    let cases: [(fn() -> DescribeImageScanFindingsError, &str); 2] = [
+        (
+            || {
+                DescribeImageScanFindingsError::RepositoryNotFoundException(
+                    RepositoryNotFoundException::builder()
+                        .message("no such repository")
+                        .build(),
+                )
+            },
+            "RepositoryNotFoundException",
+        ),
+        (
+            || {
+                DescribeImageScanFindingsError::ImageNotFoundException(
+                    ImageNotFoundException::builder()
+                        .message("no such image")
+                        .build(),
+                )
+            },
+            "ImageNotFoundException",
+        ),
+    ];
+    for (error, code) in cases {
+        let rule = mock!(Client::describe_image_scan_findings).then_error(error);
+        let client = mock_client!(aws_sdk_ecr, RuleMode::MatchAny, [&rule]);
+        let records = forwarder(client)
+            .records(&scan_event("COMPLETE"))
+            .await
+            .expect("a scan whose findings are gone still yields its summary");
+        assert_eq!(records.len(), 1, "{code}: only the summary");
+        assert_eq!(records[0].msg_id, "scanSummary");
+        let unavailable = format!(r#""findingsUnavailable":"{code}""#);
+        assert!(
+            records[0].payload.contains(&unavailable),
+            "{}",
+            records[0].payload
+        );
+        assert!(records[0].payload.contains(r#""reason":""#));
+    }
+}
+
+#[tokio::test]
+async fn other_service_errors_fail_the_event_with_the_cause() {
+    use aws_sdk_ecr::operation::describe_image_scan_findings::DescribeImageScanFindingsError;
+    use aws_sdk_ecr::types::error::InvalidParameterException;
     let rule = mock!(Client::describe_image_scan_findings).then_error(|| {
-        DescribeImageScanFindingsError::RepositoryNotFoundException(
-            RepositoryNotFoundException::builder()
-                .message("no such repository")
+        DescribeImageScanFindingsError::InvalidParameterException(
+            InvalidParameterException::builder()
+                .message("bad registry id")
                 .build(),
         )
     });
@@ -202,5 +247,5 @@ async fn service_errors_fail_the_event_with_the_cause() {
         text.contains("DescribeImageScanFindings failed for payments-api@sha256:"),
         "{text}"
     );
-    assert!(text.contains("RepositoryNotFoundException"), "{text}");
+    assert!(text.contains("InvalidParameterException"), "{text}");
 }

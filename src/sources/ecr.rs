@@ -6,13 +6,13 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{EventBridgeMeta, now_ms};
+use super::EventBridgeMeta;
 use crate::findings::{
-    BasicFinding, EnhancedFinding, FindingsError, FindingsSource, ScanTarget, VulnerablePackage,
-    parse_rfc3339_ms,
+    BasicFinding, EnhancedFinding, FindingsError, FindingsSource, ScanTarget, Unavailable,
+    VulnerablePackage,
 };
 use crate::record::{Origin, Record, Severity};
-use crate::syslog::timestamp::push_rfc5424;
+use crate::time::{now_ms, parse_rfc3339_ms, rfc3339};
 
 /// The `Event Source:` of every scan record.
 pub const SOURCE: &str = "AWS.ECR";
@@ -165,7 +165,7 @@ pub async fn records(
         .completed_at_ms
         .or_else(|| parse_rfc3339_ms(&event.meta.time))
         .unwrap_or_else(now_ms);
-    let scan_time = rfc3339(scan_ms);
+    let scan_time = rfc3339(scan_ms).unwrap_or_else(|| "-".to_owned());
     let origin = Arc::new(Origin {
         hostname: event.meta.account.clone(),
         app_name: "ecr-scan".to_owned(),
@@ -229,8 +229,8 @@ pub async fn records(
         scan_status: &event.scan_status,
         finding_severity_counts: counts,
         findings_forwarded: total,
-        findings_unavailable: fetched.unavailable.map(|gone| gone.code),
-        reason: fetched.unavailable.map(|gone| gone.reason),
+        findings_unavailable: fetched.unavailable.map(Unavailable::code),
+        reason: fetched.unavailable.map(Unavailable::reason),
     };
     out.push(Record {
         origin,
@@ -255,43 +255,7 @@ struct Fetched {
     severity_counts: BTreeMap<String, u64>,
     basic: Vec<BasicFinding>,
     enhanced: Vec<EnhancedFinding>,
-    unavailable: Option<Gone>,
-}
-
-/// ECR errors meaning the findings are gone for good (the image or repository was deleted after the
-/// scan, or ECR no longer has the scan): retrying cannot help, and the summary still tells the SIEM
-/// that the scan happened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Gone {
-    code: &'static str,
-    reason: &'static str,
-}
-
-impl Gone {
-    fn of(error: &FindingsError) -> Option<Gone> {
-        let FindingsError::Api {
-            code: Some(code), ..
-        } = error
-        else {
-            return None;
-        };
-        let (code, reason) = match code.as_str() {
-            "ImageNotFoundException" => (
-                "ImageNotFoundException",
-                "the image was deleted after the scan",
-            ),
-            "RepositoryNotFoundException" => (
-                "RepositoryNotFoundException",
-                "the repository was deleted after the scan",
-            ),
-            "ScanNotFoundException" => (
-                "ScanNotFoundException",
-                "ECR has no scan for this image any more",
-            ),
-            _ => return None,
-        };
-        Some(Gone { code, reason })
-    }
+    unavailable: Option<Unavailable>,
 }
 
 async fn fetch_all(event: &ScanEvent, source: &impl FindingsSource) -> Result<Fetched, ScanError> {
@@ -305,20 +269,20 @@ async fn fetch_all(event: &ScanEvent, source: &impl FindingsSource) -> Result<Fe
         }
         let page = match source.page(&target, token).await {
             Ok(page) => page,
-            Err(error) => match Gone::of(&error) {
-                Some(gone) => {
-                    tracing::warn!(
-                        repository = %target.repository_name,
-                        digest = %target.image_digest,
-                        code = gone.code,
-                        findings_read = fetched.basic.len() + fetched.enhanced.len(),
-                        "scan findings are gone; forwarding the summary with the reason"
-                    );
-                    fetched.unavailable = Some(gone);
-                    return Ok(fetched);
-                }
-                None => return Err(error.into()),
-            },
+            // The image or repository was deleted after the scan, or ECR no longer has the scan:
+            // retrying cannot help, and the summary still tells the SIEM that the scan happened.
+            Err(FindingsError::Unavailable { why, .. }) => {
+                tracing::warn!(
+                    repository = %target.repository_name,
+                    digest = %target.image_digest,
+                    code = why.code(),
+                    findings_read = fetched.basic.len() + fetched.enhanced.len(),
+                    "scan findings are gone; forwarding the summary with the reason"
+                );
+                fetched.unavailable = Some(why);
+                return Ok(fetched);
+            }
+            Err(error) => return Err(error.into()),
         };
         fetched.pages += 1;
         let scan = page.scan;
@@ -358,12 +322,6 @@ fn scan_type(kind: ScanKind) -> &'static str {
         ScanKind::Basic => "basic",
         ScanKind::Enhanced => "enhanced",
     }
-}
-
-fn rfc3339(ms: i64) -> String {
-    let mut out = Vec::with_capacity(24);
-    push_rfc5424(&mut out, ms);
-    String::from_utf8(out).unwrap_or_default()
 }
 
 fn to_json(value: &impl Serialize) -> String {
@@ -538,8 +496,8 @@ fn enhanced_record(common: &Common<'_>, f: &EnhancedFinding) -> (Severity, Strin
             fixed_in_version: first_package.and_then(|p| p.fixed_in_version.as_deref()),
             exploit_available: f.exploit_available.as_deref(),
             vulnerable_packages: packages,
-            first_observed_at: f.first_observed_at.map(rfc3339),
-            last_observed_at: f.last_observed_at.map(rfc3339),
+            first_observed_at: f.first_observed_at.and_then(rfc3339),
+            last_observed_at: f.last_observed_at.and_then(rfc3339),
         }),
     };
     let id = f

@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-use super::{EventBridgeMeta, now_ms};
-use crate::findings::parse_rfc3339_ms;
+use super::EventBridgeMeta;
 use crate::record::{Origin, Record, Severity};
+use crate::time::{now_ms, parse_rfc3339_ms};
 
 pub fn record(meta: &EventBridgeMeta, raw: &str) -> Record {
     Record {

@@ -226,14 +226,6 @@ pub async fn records(
     }
 }
 
-/// Current time in epoch milliseconds, for records whose event carries no usable time.
-pub fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
