@@ -29,9 +29,10 @@ pub enum DecodeError {
     )]
     MessageType(String),
     #[error(
-        "CloudWatch Logs payload: awslogs.data is {bytes} characters of base64, over the {limit} limit"
+        "CloudWatch Logs payload: the DATA_MESSAGE has no {0:?} field (CloudWatch Logs always sends \
+         owner, logGroup, logStream and logEvents); refusing it rather than forwarding nothing"
     )]
-    Base64TooLong { bytes: usize, limit: usize },
+    MissingField(&'static str),
     #[error("CloudWatch Logs payload: {count} log events, over the limit of {limit} per payload")]
     TooManyEvents { count: usize, limit: usize },
     #[error(
@@ -46,20 +47,54 @@ pub enum DecodeError {
 }
 
 /// The decompressed subscription payload.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LogData {
     pub message_type: String,
-    #[serde(default)]
     pub owner: String,
-    #[serde(default)]
     pub log_group: String,
-    #[serde(default)]
     pub log_stream: String,
-    #[serde(default)]
-    pub subscription_filters: Vec<String>,
-    #[serde(default)]
     pub log_events: Vec<LogEvent>,
+}
+
+/// The payload as it arrives: which fields are present is checked per message type.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct WireLogData {
+    message_type: String,
+    owner: Option<String>,
+    log_group: Option<String>,
+    log_stream: Option<String>,
+    log_events: Option<Vec<LogEvent>>,
+}
+
+impl WireLogData {
+    /// A DATA_MESSAGE must carry every field; a CONTROL_MESSAGE has an empty group and stream.
+    fn validate(self) -> Result<LogData, DecodeError> {
+        let data = match self.message_type.as_str() {
+            "DATA_MESSAGE" => LogData {
+                owner: self.owner.ok_or(DecodeError::MissingField("owner"))?,
+                log_group: self
+                    .log_group
+                    .ok_or(DecodeError::MissingField("logGroup"))?,
+                log_stream: self
+                    .log_stream
+                    .ok_or(DecodeError::MissingField("logStream"))?,
+                log_events: self
+                    .log_events
+                    .ok_or(DecodeError::MissingField("logEvents"))?,
+                message_type: self.message_type,
+            },
+            "CONTROL_MESSAGE" => LogData {
+                owner: self.owner.unwrap_or_default(),
+                log_group: self.log_group.unwrap_or_default(),
+                log_stream: self.log_stream.unwrap_or_default(),
+                log_events: self.log_events.unwrap_or_default(),
+                message_type: self.message_type,
+            },
+            other => return Err(DecodeError::MessageType(other.to_owned())),
+        };
+        Ok(data)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
@@ -70,14 +105,9 @@ pub struct LogEvent {
     pub message: String,
 }
 
-/// base64 → gunzip (all members, at most `limits.max_decompressed_bytes`) → JSON.
+/// base64 → gunzip (all members, at most `limits.max_decompressed_bytes`) → JSON. The event size
+/// bound (checked on the whole event before this) also bounds the base64.
 pub fn decode(data: &str, limits: Limits) -> Result<LogData, DecodeError> {
-    if data.len() > limits.max_event_bytes {
-        return Err(DecodeError::Base64TooLong {
-            bytes: data.len(),
-            limit: limits.max_event_bytes,
-        });
-    }
     let compressed = base64::engine::general_purpose::STANDARD.decode(data.trim())?;
     let limit = limits.max_decompressed_bytes;
     let mut json = Vec::with_capacity(compressed.len().saturating_mul(8).min(limit));
@@ -90,11 +120,8 @@ pub fn decode(data: &str, limits: Limits) -> Result<LogData, DecodeError> {
     }
     // No depth check is needed here: the schema fixes the shape of every known key (nesting there is
     // a type error) and serde_json skips unknown keys without recursion.
-    let log_data: LogData = serde_json::from_slice(&json)?;
-    match log_data.message_type.as_str() {
-        "DATA_MESSAGE" | "CONTROL_MESSAGE" => Ok(log_data),
-        other => Err(DecodeError::MessageType(other.to_owned())),
-    }
+    let wire: WireLogData = serde_json::from_slice(&json)?;
+    wire.validate()
 }
 
 /// One record per log event of a DATA_MESSAGE; nothing for a CONTROL_MESSAGE (a health check).
@@ -197,6 +224,32 @@ mod tests {
     }
 
     #[test]
+    fn a_data_message_missing_a_field_names_it() {
+        let full: serde_json::Value = serde_json::from_str(DATA).unwrap();
+        for field in ["owner", "logGroup", "logStream", "logEvents"] {
+            let mut partial = full.clone();
+            partial.as_object_mut().unwrap().remove(field);
+            let err = decode(
+                &b64(&gzip(partial.to_string().as_bytes())),
+                Limits::default(),
+            )
+            .unwrap_err();
+            assert!(
+                matches!(err, DecodeError::MissingField(f) if f == field),
+                "{field}: {err}"
+            );
+            assert!(err.to_string().contains(field), "{err}");
+        }
+        // A control message needs none of them.
+        let control = r#"{"messageType":"CONTROL_MESSAGE","logEvents":[]}"#;
+        let data = decode(&b64(&gzip(control.as_bytes())), Limits::default()).unwrap();
+        assert_eq!(
+            (data.log_group.as_str(), data.log_stream.as_str()),
+            ("", "")
+        );
+    }
+
+    #[test]
     fn multi_member_gzip_is_read_whole() {
         let (a, b) = DATA.split_at(100);
         let mut two = gzip(a.as_bytes());
@@ -219,23 +272,10 @@ mod tests {
     #[test]
     fn every_stage_has_a_bound() {
         let small = Limits {
-            max_event_bytes: 64,
             max_log_events: 1,
             max_message_bytes: 5,
             ..Limits::default()
         };
-        let err = decode(&"A".repeat(68), small).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                DecodeError::Base64TooLong {
-                    bytes: 68,
-                    limit: 64
-                }
-            ),
-            "{err}"
-        );
-
         let data = decode(&b64(&gzip(DATA.as_bytes())), Limits::default()).unwrap();
         let err = records(data.clone(), small).unwrap_err();
         assert!(
@@ -266,7 +306,7 @@ mod tests {
         // have a fixed shape.
         let depth = 1_000_000;
         let deep = format!(
-            r#"{{"messageType":"DATA_MESSAGE","logEvents":[],"x":{}{}}}"#,
+            r#"{{"messageType":"DATA_MESSAGE","owner":"1","logGroup":"g","logStream":"s","logEvents":[],"x":{}{}}}"#,
             "[".repeat(depth),
             "]".repeat(depth)
         );
@@ -301,6 +341,12 @@ mod tests {
             Err(DecodeError::Json(_))
         ));
         let other = r#"{"messageType":"OTHER"}"#;
+        assert!(matches!(
+            decode(&b64(&gzip(other.as_bytes())), limits),
+            Err(DecodeError::MessageType(t)) if t == "OTHER"
+        ));
+        let other =
+            r#"{"messageType":"OTHER","owner":"1","logGroup":"g","logStream":"s","logEvents":[]}"#;
         assert!(matches!(
             decode(&b64(&gzip(other.as_bytes())), limits),
             Err(DecodeError::MessageType(t)) if t == "OTHER"
