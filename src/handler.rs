@@ -37,6 +37,47 @@ pub enum ForwardError {
     DeadlineWhileReading,
 }
 
+impl ForwardError {
+    /// The `errorType` Lambda records for this failure (the failure destination's
+    /// `responsePayload.errorType` and the function's log): one name per kind, listed in README.
+    pub fn error_type(&self) -> &'static str {
+        use crate::findings::FindingsError;
+        use crate::sources::ecr::ScanError;
+        use crate::transport::TransportError;
+        match self {
+            ForwardError::Source(SourceError::Unsupported(_)) => "UnsupportedEvent",
+            ForwardError::Source(SourceError::CloudWatch(_))
+            | ForwardError::Source(SourceError::Scan(ScanError::Detail { .. }))
+            | ForwardError::Source(SourceError::Scan(ScanError::MissingField { .. })) => {
+                "DecodeError"
+            }
+            ForwardError::Source(SourceError::EventTooLarge { .. })
+            | ForwardError::Source(SourceError::EventTooDeep { .. }) => "EventTooLarge",
+            ForwardError::Source(SourceError::OwnLogGroup(_)) => "OwnLogGroup",
+            ForwardError::Source(SourceError::Scan(ScanError::Findings(
+                FindingsError::File { .. } | FindingsError::Mismatch { .. },
+            ))) => "FindingsFileError",
+            ForwardError::Source(SourceError::Scan(ScanError::Findings(_))) => "FindingsError",
+            ForwardError::Format(_) => "FormatError",
+            ForwardError::DeadlineWhileReading => "DeadlineExceeded",
+            ForwardError::Delivery(e) => match e.cause {
+                TransportError::DeadlineExceeded => "DeadlineExceeded",
+                _ if e.cause.is_permanent() => "ReceiverRefused",
+                _ => "DeliveryFailed",
+            },
+        }
+    }
+}
+
+impl From<ForwardError> for lambda_runtime::Diagnostic {
+    fn from(error: ForwardError) -> lambda_runtime::Diagnostic {
+        lambda_runtime::Diagnostic {
+            error_type: error.error_type().to_owned(),
+            error_message: error.to_string(),
+        }
+    }
+}
+
 /// The forwarder: shared by every invocation of a warm Lambda instance (its connection included).
 pub struct Forwarder<F> {
     formatter: Formatter,
@@ -149,18 +190,21 @@ impl<F: FindingsSource> Forwarder<F> {
         metrics.bytes_sent = stats.bytes_sent;
         metrics.connect_ms = stats.connect.map(|d| d.as_secs_f64() * 1_000.0);
         metrics.flush_ms = stats.flush.map(|d| d.as_secs_f64() * 1_000.0);
-        if let Err(e) = delivered {
-            metrics.records_forwarded = e.delivered as u64;
-            metrics.records_failed = e.failed as u64;
-            return Err(e.into());
-        }
-        metrics.records_forwarded = batch.records() as u64;
+        let delivered = match delivered {
+            Ok(delivered) => delivered,
+            Err(e) => {
+                metrics.records_forwarded = e.delivered as u64;
+                metrics.records_failed = e.failed as u64;
+                return Err(e.into());
+            }
+        };
+        metrics.records_forwarded = delivered as u64;
         metrics.findings = findings;
         metrics.detections = detections;
         Ok(Outcome {
             records: batch.records(),
             messages: batch.messages(),
-            delivered: batch.records(),
+            delivered,
         })
     }
 }

@@ -6,8 +6,12 @@ mod format;
 pub mod sanitize;
 pub mod timestamp;
 
-pub use batch::Batch;
+pub use batch::{Batch, Segment};
 pub use format::{FormatError, Formatter};
+
+/// The SD-ID of the structured-data element unless SYSLOG_SD_ID says otherwise (32473 is the
+/// enterprise number RFC 5612 reserves for documentation and examples).
+pub const DEFAULT_SD_ID: &str = "aws@32473";
 
 /// Which syslog header to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,7 +52,7 @@ impl Default for SyslogSettings {
             framing: Framing::OctetCounting,
             facility: 16,
             max_message_bytes: 8192,
-            sd_id: Some("aws@32473".to_owned()),
+            sd_id: Some(DEFAULT_SD_ID.to_owned()),
             utf8_bom: false,
         }
     }

@@ -23,12 +23,18 @@ const CLIENT_CERT_HINT: &str = " (over TLS without a client certificate: a recei
 /// Why bytes did not reach the receiver.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
-    #[error("cannot resolve syslog host {host}: {source}")]
+    #[error(
+        "cannot resolve syslog host {host}: {source} (check SYSLOG_HOST; in a VPC, check the \
+         function's DNS resolution and route to the receiver)"
+    )]
     Resolve {
         host: String,
         source: std::io::Error,
     },
-    #[error("cannot connect to {target}: {source}")]
+    #[error(
+        "cannot connect to {target}: {source} (check that the receiver listens on SYSLOG_PORT and \
+         that security groups and firewalls let the function reach it)"
+    )]
     Connect {
         target: String,
         source: std::io::Error,
@@ -46,7 +52,10 @@ pub enum TransportError {
     },
     #[error("TLS handshake with {target} timed out after {after:?}")]
     HandshakeTimeout { target: String, after: Duration },
-    #[error("writing to the syslog receiver failed: {0}")]
+    #[error(
+        "writing to the syslog receiver failed: {0} (the receiver closed the connection; check its \
+         logs for a message size limit, a TLS or allow-list refusal, or a restart)"
+    )]
     Write(std::io::Error),
     #[error("the syslog receiver stopped reading: a write made no progress for {0:?}")]
     WriteTimeout(Duration),
@@ -72,7 +81,15 @@ pub enum TransportError {
         tls: Option<rustls::Error>,
         tls_without_client_cert: bool,
     },
-    #[error("the invocation's deadline leaves no time to deliver")]
+    #[error(
+        "the syslog receiver closed the connection in the middle of the batch (after reading what \
+         came before); reconnecting for the rest"
+    )]
+    ClosedMidBatch,
+    #[error(
+        "the invocation's deadline leaves no time to deliver (raise the function's Timeout, or check \
+         why the receiver is slow to accept data)"
+    )]
     DeadlineExceeded,
     #[error("writing to the output failed: {0}")]
     Output(std::io::Error),
@@ -100,8 +117,16 @@ impl TransportError {
 }
 
 /// Some records were not delivered; the invocation must fail so the event is retried.
+///
+/// `delivered` counts only records the receiver confirmed (over TCP: acknowledged, at a checkpoint,
+/// on a connection that stayed open); records sent but unconfirmed count as not delivered, and
+/// are sent again on the retry (at-least-once).
 #[derive(Debug, thiserror::Error)]
-#[error("{delivered} of {total} records delivered, {failed} not delivered: {cause}", total = delivered + failed)]
+#[error(
+    "{delivered} of {total} records delivered (confirmed by the receiver), {failed} unconfirmed, to \
+     be sent again when the event is retried: {cause}",
+    total = delivered + failed
+)]
 pub struct DeliveryError {
     pub delivered: usize,
     pub failed: usize,
@@ -126,13 +151,14 @@ pub enum Sink {
 }
 
 impl Sink {
-    /// Delivers every record of `batch` before `deadline`, or says how many made it.
+    /// Delivers every record of `batch` before `deadline` and returns how many the receiver
+    /// confirmed (all of them), or says how many it confirmed before the failure.
     pub async fn deliver(
         &mut self,
         batch: &Batch,
         deadline: tokio::time::Instant,
         stats: &mut DeliveryStats,
-    ) -> Result<(), DeliveryError> {
+    ) -> Result<usize, DeliveryError> {
         match self {
             Sink::Syslog(sender) => sender.deliver(batch, deadline, stats).await,
             Sink::Writer(writer) => writer.deliver(batch, stats).await,

@@ -1,5 +1,6 @@
-//! Delivers a batch to the syslog receiver: one warm connection reused across invocations, the whole
-//! batch resent after a failed attempt, bounded reconnects inside the deadline.
+//! Delivers a batch to the syslog receiver: one warm connection reused across invocations, records
+//! confirmed a segment at a time, what was not confirmed resent after a failed attempt, bounded
+//! reconnects inside the deadline.
 
 use std::hash::BuildHasher;
 use std::time::Duration;
@@ -15,6 +16,9 @@ use crate::syslog::Batch;
 
 /// Bytes handed to the socket per write; progress is measured between chunks.
 const CHUNK: usize = 256 * 1024;
+/// Records are confirmed a segment of about this size at a time: a failed attempt resends from the
+/// first unconfirmed segment, at the cost of one acknowledgement wait (a round trip) per segment.
+const CHECKPOINT: usize = 1024 * 1024;
 /// How long a new connection must stay open after its first data (its own connect time, within
 /// these bounds): paid once per new connection, not per invocation.
 const SETTLE_MIN: Duration = Duration::from_millis(20);
@@ -90,19 +94,19 @@ impl SyslogSender {
         format!("{}:{} ({kind})", self.host, self.port)
     }
 
+    /// Delivers every record of `batch` before `deadline`; returns how many records the receiver
+    /// confirmed (all of them). On failure the error counts the confirmed prefix.
     pub async fn deliver(
         &mut self,
         batch: &Batch,
         deadline: Instant,
         stats: &mut DeliveryStats,
-    ) -> Result<(), DeliveryError> {
-        if batch.is_empty() {
-            return Ok(());
-        }
+    ) -> Result<usize, DeliveryError> {
+        let mut confirmed = 0;
         let mut attempt = 0;
         loop {
-            let error = match self.send(batch, deadline, stats).await {
-                Ok(()) => return Ok(()),
+            let error = match self.send(batch, &mut confirmed, deadline, stats).await {
+                Ok(()) => return Ok(confirmed),
                 Err(error) => error,
             };
             self.connection = None;
@@ -111,8 +115,8 @@ impl SyslogSender {
             let in_time = Instant::now() + delay + MIN_ATTEMPT < deadline;
             if attempt > self.retry.retries || !in_time || error.is_permanent() {
                 return Err(DeliveryError {
-                    delivered: 0,
-                    failed: batch.records(),
+                    delivered: confirmed,
+                    failed: batch.records() - confirmed,
                     cause: error,
                 });
             }
@@ -120,24 +124,30 @@ impl SyslogSender {
                 target = %self.target(),
                 %error,
                 records = batch.records(),
+                confirmed,
                 attempt,
-                "delivery interrupted; reconnecting to resend the batch"
+                "delivery interrupted; reconnecting to resend the records not confirmed"
             );
             sleep(delay).await;
         }
     }
 
-    /// Sends the whole batch and waits until the receiver's TCP has acknowledged all of it.
+    /// Sends the records from `*confirmed` on, one segment at a time, advancing `*confirmed` past
+    /// each segment the receiver confirmed (see [`SyslogSender::confirm`]).
     ///
-    /// A failed attempt counts as delivering nothing: bytes the receiver's TCP acknowledged may still
-    /// sit unread in its buffer when it resets, so the next attempt resends the batch (at-least-once;
-    /// each message carries its de-duplication id).
+    /// Bytes of an unconfirmed segment count as not delivered, even when the receiver's TCP
+    /// acknowledged them: they may still sit unread in its buffer when it resets, so the next attempt
+    /// sends them again (at-least-once; each message carries its de-duplication id).
     async fn send(
         &mut self,
         batch: &Batch,
+        confirmed: &mut usize,
         deadline: Instant,
         stats: &mut DeliveryStats,
     ) -> Result<(), TransportError> {
+        if *confirmed >= batch.records() {
+            return Ok(());
+        }
         let mut warm = self.connection.take();
         if let Some(peer) = warm
             .as_mut()
@@ -163,18 +173,42 @@ impl SyslogSender {
             }
         };
 
-        for chunk in batch.bytes().chunks(CHUNK) {
-            let budget = self.budget(self.write_timeout, deadline)?;
-            match timeout(budget, connection.write_chunk(chunk)).await {
-                Ok(Ok(())) => {}
-                Ok(Err(e)) => return Err(TransportError::Write(e)),
-                Err(_) => return Err(self.timeout_error(budget, deadline)),
+        for segment in batch.segments(*confirmed, CHECKPOINT) {
+            for chunk in segment.bytes.chunks(CHUNK) {
+                let budget = self.budget(self.write_timeout, deadline)?;
+                match timeout(budget, connection.write_chunk(chunk)).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => return Err(TransportError::Write(e)),
+                    Err(_) => return Err(self.timeout_error(budget, deadline)),
+                }
+                stats.bytes_sent += chunk.len() as u64;
             }
-            stats.bytes_sent += chunk.len() as u64;
+            let open = self
+                .confirm(&mut connection, settle.take(), deadline, stats)
+                .await?;
+            *confirmed = segment.records_through;
+            if !open {
+                if *confirmed < batch.records() {
+                    return Err(TransportError::ClosedMidBatch);
+                }
+                return Ok(());
+            }
         }
+        self.connection = Some(connection);
+        Ok(())
+    }
 
-        // Success means the receiver's TCP has every byte: a receiver that restarted never
-        // acknowledges, so the loss window of a plain send() shrinks to what TCP itself allows.
+    /// Waits until the receiver's TCP has acknowledged every byte written and the connection is
+    /// still open (or closed in order after reading everything: a peer that closes with unread
+    /// data resets instead). A receiver that restarted never acknowledges, so the loss window of a
+    /// plain send() shrinks to what TCP itself allows. Returns whether the connection stays open.
+    async fn confirm(
+        &self,
+        connection: &mut Connection,
+        settle: Option<Duration>,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<bool, TransportError> {
         let ack_budget = self.budget(self.write_timeout, deadline)?;
         let flush_started = Instant::now();
         let ack_deadline = flush_started + ack_budget;
@@ -189,7 +223,7 @@ impl SyslogSender {
             sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(20));
         }
-        stats.flush = Some(flush_started.elapsed());
+        stats.flush = Some(stats.flush.unwrap_or_default() + flush_started.elapsed());
         if let Some(settle) = settle {
             let left = deadline.saturating_duration_since(Instant::now());
             sleep(settle.min(left / 2)).await;
@@ -197,26 +231,22 @@ impl SyslogSender {
         // A reset also empties the send queue: only a look at the peer tells it from an ack.
         let tls = matches!(connection, Connection::Tls(_));
         match connection.peer() {
-            Peer::Open => self.connection = Some(connection),
+            Peer::Open => Ok(true),
             // Over TLS the receiver reads (decrypts) before it decides; closing a connection it
             // has just accepted means it refused us, not that it is done.
-            Peer::Closed if tls && settle.is_some() => {
-                return Err(TransportError::ResetAfterSend {
-                    tls: None,
-                    tls_without_client_cert: self.tls_without_client_cert(),
-                });
-            }
+            Peer::Closed if tls && settle.is_some() => Err(TransportError::ResetAfterSend {
+                tls: None,
+                tls_without_client_cert: self.tls_without_client_cert(),
+            }),
             Peer::Closed => {
                 tracing::info!(target = %self.target(), "receiver closed the connection after reading everything");
+                Ok(false)
             }
-            Peer::Failed(tls) => {
-                return Err(TransportError::ResetAfterSend {
-                    tls,
-                    tls_without_client_cert: self.tls_without_client_cert(),
-                });
-            }
+            Peer::Failed(tls) => Err(TransportError::ResetAfterSend {
+                tls,
+                tls_without_client_cert: self.tls_without_client_cert(),
+            }),
         }
-        Ok(())
     }
 
     fn tls_without_client_cert(&self) -> bool {
