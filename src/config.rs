@@ -6,8 +6,6 @@ use std::time::Duration;
 use crate::syslog::sanitize::is_sd_name;
 use crate::syslog::{Framing, SyslogFormat, SyslogSettings};
 
-const DEFAULT_SD_ID: &str = "aws@32473";
-
 /// Every environment variable the configuration reads (a contract with `template.yaml`).
 pub const VARIABLES: [&str; 19] = [
     "SYSLOG_HOST",
@@ -111,17 +109,21 @@ impl Config {
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
         let get = |var: &'static str| lookup(var).filter(|v| !v.trim().is_empty());
 
-        let organisation = get("ORGANISATION").ok_or(ConfigError::Missing {
-            var: "ORGANISATION",
-            hint: "set it to the tenant name the SIEM extracts (1-64 printable characters, no comma)",
-        })?;
+        let defaults = SyslogSettings::default();
+        let organisation = get("ORGANISATION")
+            .map(|v| v.trim().to_owned())
+            .ok_or(ConfigError::Missing {
+                var: "ORGANISATION",
+                hint: "set it to the tenant name the SIEM extracts (1-64 printable characters, no comma)",
+            })?;
         validate_organisation(&organisation)?;
 
         let format = match get("SYSLOG_FORMAT")
             .map(|v| v.to_ascii_lowercase())
             .as_deref()
         {
-            None | Some("rfc5424") => SyslogFormat::Rfc5424,
+            None => defaults.format,
+            Some("rfc5424") => SyslogFormat::Rfc5424,
             Some("rfc3164") => SyslogFormat::Rfc3164,
             Some(other) => return Err(invalid("SYSLOG_FORMAT", other, "use rfc5424 or rfc3164")),
         };
@@ -129,18 +131,19 @@ impl Config {
             .map(|v| v.to_ascii_lowercase())
             .as_deref()
         {
-            None | Some("octet-counting") => Framing::OctetCounting,
+            None => defaults.framing,
+            Some("octet-counting") => Framing::OctetCounting,
             Some("lf") => Framing::Lf,
             Some(other) => {
                 return Err(invalid("SYSLOG_FRAMING", other, "use octet-counting or lf"));
             }
         };
         let facility = match get("SYSLOG_FACILITY") {
-            None => 16,
+            None => defaults.facility,
             Some(v) => parse_facility(&v)?,
         };
         let max_message_bytes = match get("SYSLOG_MAX_MESSAGE_BYTES") {
-            None => 8192,
+            None => defaults.max_message_bytes,
             Some(v) => {
                 let n: usize = parse_number("SYSLOG_MAX_MESSAGE_BYTES", &v)?;
                 if n != 0 && n < MIN_MESSAGE_BYTES {
@@ -154,7 +157,7 @@ impl Config {
             }
         };
         let sd_id = match get("SYSLOG_SD_ID") {
-            None => Some(DEFAULT_SD_ID.to_owned()),
+            None => defaults.sd_id,
             Some(v) if v == "-" => None,
             Some(v) if is_sd_name(&v) => Some(v),
             Some(v) => {
@@ -166,7 +169,7 @@ impl Config {
             }
         };
         let utf8_bom = match get("SYSLOG_UTF8_BOM") {
-            None => false,
+            None => defaults.utf8_bom,
             Some(v) => parse_bool("SYSLOG_UTF8_BOM", &v)?,
         };
 
@@ -181,6 +184,18 @@ impl Config {
             },
         };
 
+        let detection_sd_id = crate::detections::sd_id(sd_id.as_deref());
+        if detections.enabled && !is_sd_name(&detection_sd_id) {
+            return Err(invalid(
+                "SYSLOG_SD_ID",
+                sd_id.as_deref().unwrap_or_default(),
+                &format!(
+                    "the detection element's SD-ID derived from it, {detection_sd_id}, is longer than \
+                     RFC 5424's 32 characters: use a name@number form with a private enterprise \
+                     number (e.g. aws@32473)"
+                ),
+            ));
+        }
         let destination = match get("SYSLOG_HOST") {
             None => None,
             Some(host) => Some(destination(host.trim().to_owned(), &get)?),
@@ -283,6 +298,10 @@ fn parse_pins(value: &str) -> Result<Vec<[u8; 32]>, ConfigError> {
             .unwrap_or(item);
         let hex: Vec<u8> = item.bytes().filter(|b| *b != b':').collect();
         if hex.len() != 64 {
+            return Err(invalid("SYSLOG_TLS_PIN_SHA256", value, fix));
+        }
+        // from_str_radix alone would take a sign ("+a") as part of a number.
+        if !hex.iter().all(u8::is_ascii_hexdigit) {
             return Err(invalid("SYSLOG_TLS_PIN_SHA256", value, fix));
         }
         let mut pin = [0u8; 32];
@@ -543,6 +562,13 @@ mod tests {
         let org = ("ORGANISATION", "Acme");
         let host = ("SYSLOG_HOST", "h");
         assert_eq!(error_var(&[]), "ORGANISATION");
+        assert_eq!(
+            config(&[("ORGANISATION", "  Acme Corp \t")])
+                .unwrap()
+                .syslog
+                .organisation,
+            "Acme Corp"
+        );
         assert_eq!(error_var(&[("ORGANISATION", "a,b")]), "ORGANISATION");
         assert_eq!(
             error_var(&[("ORGANISATION", &"x".repeat(65))]),
@@ -580,6 +606,12 @@ mod tests {
             "SYSLOG_MAX_MESSAGE_BYTES"
         );
         assert_eq!(error_var(&[org, ("SYSLOG_SD_ID", "a b")]), "SYSLOG_SD_ID");
+        // 32 characters, but detection@<number> would be 40.
+        let long = format!("x@{}", "1".repeat(30));
+        assert_eq!(error_var(&[org, ("SYSLOG_SD_ID", &long)]), "SYSLOG_SD_ID");
+        assert!(config(&[org, ("SYSLOG_SD_ID", &long), ("DETECTIONS", "false")]).is_ok());
+        assert!(config(&[org, ("SYSLOG_SD_ID", "x@123456789012345678901")]).is_ok());
+
         assert_eq!(
             error_var(&[org, ("SYSLOG_UTF8_BOM", "1")]),
             "SYSLOG_UTF8_BOM"
@@ -626,7 +658,15 @@ mod tests {
             c.destination.unwrap().tls.unwrap().pins,
             vec![[0xab; 32]; 2]
         );
-        for bad in ["ab", &"zz".repeat(32), &"ab".repeat(33), ",", "日本"] {
+        let signed = format!("+a{}", "0".repeat(62));
+        for bad in [
+            "ab",
+            &"zz".repeat(32),
+            &"ab".repeat(33),
+            ",",
+            "日本",
+            &signed,
+        ] {
             let vars = [
                 ("ORGANISATION", "Acme"),
                 ("SYSLOG_HOST", "h"),

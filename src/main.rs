@@ -1,7 +1,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use aws_syslog_forwarder::config::Config;
 use aws_syslog_forwarder::detections::Detections;
@@ -136,10 +136,8 @@ async fn run_lambda() -> ExitCode {
 async fn handle<F: FindingsSource>(
     forwarder: &Forwarder<F>,
     event: LambdaEvent<Box<RawValue>>,
-) -> Result<Outcome, lambda_runtime::Error> {
-    let now_ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64);
+) -> Result<Outcome, lambda_runtime::Diagnostic> {
+    let now_ms = aws_syslog_forwarder::time::now_ms().max(0) as u64;
     let remaining = time_left(event.context.deadline, now_ms);
     let deadline = tokio::time::Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN);
     tracing::debug!(
@@ -165,7 +163,7 @@ async fn handle<F: FindingsSource>(
             Ok(outcome)
         }
         Err(e) => {
-            tracing::error!(request_id = %event.context.request_id, "{e}");
+            tracing::error!(request_id = %event.context.request_id, error_type = e.error_type(), "{e}");
             Err(e.into())
         }
     }

@@ -13,13 +13,23 @@ use crate::record::{Record, SdElement, Severity};
 
 /// The SD-ID's name; the enterprise number follows the configured `SYSLOG_SD_ID`.
 const SD_NAME: &str = "detection";
-const DEFAULT_ENTERPRISE: &str = "32473";
 /// Every CloudTrail record of ECR carries this exact text; anything without it is not parsed.
 const PRE_CHECK: &str = "\"ecr.amazonaws.com\"";
 
 /// Every rule id, for configuration and documentation.
 pub fn rule_ids() -> impl Iterator<Item = &'static str> {
     RULES.iter().map(|rule| rule.id)
+}
+
+/// The detection element's SD-ID: `detection@` and the enterprise number of the configured
+/// SYSLOG_SD_ID (the default's when it has none).
+pub fn sd_id(configured: Option<&str>) -> String {
+    let enterprise = |id: &'static str| id.split_once('@').map(|(_, number)| number);
+    let enterprise = configured
+        .and_then(|id| id.split_once('@').map(|(_, number)| number))
+        .or_else(|| enterprise(crate::syslog::DEFAULT_SD_ID))
+        .unwrap_or_default();
+    format!("{SD_NAME}@{enterprise}")
 }
 
 /// The enabled rules and the SD-ID they write.
@@ -33,15 +43,12 @@ impl Detections {
     /// All rules except those in `disabled` (ids checked by the configuration). `sd_id` is the
     /// configured SYSLOG_SD_ID, whose enterprise number the detection element shares.
     pub fn new(disabled: &[String], sd_id: Option<&str>) -> Detections {
-        let enterprise = sd_id
-            .and_then(|id| id.split_once('@'))
-            .map_or(DEFAULT_ENTERPRISE, |(_, number)| number);
         Detections {
             rules: RULES
                 .iter()
                 .filter(|rule| !disabled.iter().any(|d| d == rule.id))
                 .collect(),
-            sd_id: format!("{SD_NAME}@{enterprise}"),
+            sd_id: self::sd_id(sd_id),
         }
     }
 

@@ -175,7 +175,11 @@ pub fn describe_tls_error(tls: &rustls::Error) -> String {
                  trusts: set SYSLOG_TLS_CLIENT_CERT and SYSLOG_TLS_CLIENT_KEY"
             )
         }
-        other => other.to_string(),
+        other => format!(
+            "{other} (check that SYSLOG_PORT is the receiver's TLS port and that its TLS settings \
+             match SYSLOG_TLS_CA, SYSLOG_TLS_SERVER_NAME and, if it asks for one, the client \
+             certificate)"
+        ),
     }
 }
 
