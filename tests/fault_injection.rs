@@ -186,6 +186,77 @@ async fn s3_reset_mid_batch_resends_on_a_new_connection() {
     );
 }
 
+/// Records confirmed before a reset are not sent again: only what followed the last confirmed
+/// segment (about 1 MiB) is resent.
+#[tokio::test]
+async fn s3_a_reset_after_confirmed_segments_resends_only_the_unconfirmed_rest() {
+    let rsyslog = Rsyslog::start();
+    let proxy = FaultyProxy::start(rsyslog.tcp_port, vec![Fault::ResetAfter(2_600_000)]);
+    let forwarder = forwarder(&tcp(proxy.port()), settings());
+    let count = 8_000;
+    let raw = large_subscription(count);
+    let expected = expected_messages(&forwarder, &raw).await;
+    let batch_bytes: usize = expected.iter().map(|m| m.len() + 6).sum();
+    let per_record = batch_bytes / count;
+    assert!(batch_bytes > 4_000_000, "{batch_bytes} bytes");
+
+    let outcome = forwarder
+        .forward(&raw, deadline())
+        .await
+        .expect("delivered after the reset");
+    assert_eq!(outcome.delivered, count);
+    assert_eq!(proxy.connections(), 2, "one reset, one reconnect");
+    let stored = rsyslog.wait_for(count, WAIT);
+    // Let any resent duplicates land before counting them.
+    let stored = rsyslog.wait_for(stored.len() + 1, Duration::from_secs(1));
+    let duplicates = assert_none_lost_none_forged(&stored, &expected);
+    let first_connection_records = 2_600_000 / per_record;
+    assert!(
+        duplicates * per_record <= 1_100_000 && duplicates < first_connection_records / 2,
+        "{duplicates} duplicates of {first_connection_records} records the first connection carried: \
+         resent more than one segment"
+    );
+}
+
+/// A receiver lost for good in the middle of a batch: the error counts the records it confirmed,
+/// and those records are stored.
+#[tokio::test]
+async fn s3_a_receiver_lost_mid_batch_reports_what_it_confirmed() {
+    let rsyslog = Rsyslog::start();
+    let faults = vec![
+        Fault::ResetAfter(2_600_000),
+        Fault::ResetAfter(0),
+        Fault::ResetAfter(0),
+        Fault::ResetAfter(0),
+    ];
+    let proxy = FaultyProxy::start(rsyslog.tcp_port, faults);
+    let forwarder = forwarder(&tcp(proxy.port()), settings());
+    let count = 8_000;
+    let raw = large_subscription(count);
+    let err = forwarder
+        .forward(&raw, deadline())
+        .await
+        .expect_err("the receiver is gone");
+    let ForwardError::Delivery(delivery) = &err else {
+        panic!("{err}");
+    };
+    assert_eq!(delivery.delivered + delivery.failed, count);
+    assert!(
+        delivery.delivered > 0 && delivery.delivered < count,
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains(&format!(
+            "{} of {count} records delivered",
+            delivery.delivered
+        )),
+        "{err}"
+    );
+    assert_eq!(err.error_type(), "DeliveryFailed");
+    let stored = rsyslog.wait_for(delivery.delivered, WAIT);
+    assert!(stored.len() >= delivery.delivered, "{}", stored.len());
+}
+
 #[tokio::test]
 async fn s4_receiver_that_never_reads_fails_with_a_write_timeout() {
     let server = SilentServer::start();

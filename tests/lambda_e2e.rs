@@ -114,6 +114,10 @@ async fn every_sample_event_through_the_lambda_runtime() {
     );
     let said = format!("{}{}", outcome.stdout, outcome.stderr);
     assert!(said.contains("unsupported event"), "{said}");
+    assert!(
+        said.contains("UnsupportedEvent"),
+        "Lambda's errorType names the kind of failure: {said}"
+    );
     assert_eq!(
         rsyslog.wait_for(expected + 1, Duration::from_secs(1)).len(),
         expected
