@@ -1,3 +1,6 @@
+// The Lambda handler's future nests the whole pipeline; clippy's type walk needs the room.
+#![recursion_limit = "256"]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -6,7 +9,7 @@ use std::time::Duration;
 use aws_syslog_forwarder::config::Config;
 use aws_syslog_forwarder::detections::Detections;
 use aws_syslog_forwarder::findings::{EcrFindings, FileFindings, FindingsSource};
-use aws_syslog_forwarder::handler::{Forwarder, Outcome};
+use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::replay;
 use aws_syslog_forwarder::transport::{Sink, SyslogSender, WriterSink};
 use clap::{Parser, Subcommand};
@@ -136,7 +139,7 @@ async fn run_lambda() -> ExitCode {
 async fn handle<F: FindingsSource>(
     forwarder: &Forwarder<F>,
     event: LambdaEvent<Box<RawValue>>,
-) -> Result<Outcome, lambda_runtime::Diagnostic> {
+) -> Result<serde_json::Value, lambda_runtime::Diagnostic> {
     let now_ms = aws_syslog_forwarder::time::now_ms().max(0) as u64;
     let remaining = time_left(event.context.deadline, now_ms);
     let deadline = tokio::time::Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN);
@@ -158,9 +161,11 @@ async fn handle<F: FindingsSource>(
             tracing::info!(
                 records = outcome.records,
                 messages = outcome.messages,
+                delivered = outcome.delivered,
+                failed_items = outcome.batch.as_ref().map(|b| b.batch_item_failures.len()),
                 "forwarded"
             );
-            Ok(outcome)
+            Ok(outcome.into_response())
         }
         Err(e) => {
             tracing::error!(request_id = %event.context.request_id, error_type = e.error_type(), "{e}");

@@ -21,6 +21,12 @@ pub struct Metrics {
     pub bytes_sent: u64,
     pub connect_ms: Option<f64>,
     pub flush_ms: Option<f64>,
+    /// Items of a Kinesis or SQS batch (records or messages); 0 for other events.
+    pub batch_items_in: u64,
+    /// Items reported in `batchItemFailures`.
+    pub batch_items_failed: u64,
+    /// Time since Kinesis received the oldest record of the batch, when it was a Kinesis batch.
+    pub iterator_age_ms: Option<f64>,
 }
 
 /// ECR findings forwarded, by severity.
@@ -48,6 +54,14 @@ impl FindingCounts {
         }
         counts
     }
+
+    pub fn add(&mut self, other: FindingCounts) {
+        self.critical += other.critical;
+        self.high += other.high;
+        self.medium += other.medium;
+        self.low += other.low;
+        self.other += other.other;
+    }
 }
 
 impl Metrics {
@@ -66,6 +80,13 @@ impl Metrics {
             ("Detections", "Count", self.detections.into()),
             ("BytesSent", "Bytes", self.bytes_sent.into()),
         ];
+        if self.batch_items_in > 0 {
+            values.push(("BatchItemsIn", "Count", self.batch_items_in.into()));
+            values.push(("BatchItemsFailed", "Count", self.batch_items_failed.into()));
+        }
+        if let Some(ms) = self.iterator_age_ms {
+            values.push(("IteratorAgeMs", "Milliseconds", ms.into()));
+        }
         if let Some(ms) = self.connect_ms {
             values.push(("ConnectMs", "Milliseconds", ms.into()));
         }
@@ -118,6 +139,9 @@ mod tests {
             bytes_sent: 12_345,
             connect_ms: Some(1.5),
             flush_ms: None,
+            batch_items_in: 100,
+            batch_items_failed: 3,
+            iterator_age_ms: Some(1_250.0),
         };
         let line: Value = serde_json::from_str(&metrics.to_emf("fwd", 1_795_341_600_000)).unwrap();
         let aws = &line["_aws"];
@@ -140,6 +164,11 @@ mod tests {
         assert_eq!(line["FindingsOther"], 5);
         assert_eq!(line["Detections"], 3);
         assert_eq!(line["BytesSent"], 12_345);
+        assert_eq!(line["BatchItemsIn"], 100);
+        assert_eq!(line["BatchItemsFailed"], 3);
+        assert_eq!(line["IteratorAgeMs"], 1_250.0);
+        let single = Metrics::default().to_emf("fwd", 0);
+        assert!(!single.contains("BatchItemsIn") && !single.contains("IteratorAgeMs"));
         assert!(!metrics.to_emf("fwd", 0).contains('\n'), "one line");
     }
 }

@@ -67,6 +67,18 @@ async fn replay_one<F: FindingsSource>(
         Ok(outcome) => {
             summary.records += outcome.records;
             summary.delivered += outcome.delivered;
+            summary.failed += outcome.records - outcome.delivered;
+            let failed_items = outcome
+                .batch
+                .as_ref()
+                .map_or(0, |b| b.batch_item_failures.len());
+            if failed_items > 0 {
+                eprintln!("replay: {label}: {failed_items} batch items not forwarded");
+                if outcome.records == outcome.delivered {
+                    // Items that could not be decoded: their record count is unknown.
+                    summary.rejected_events += failed_items;
+                }
+            }
         }
         Err(ForwardError::Delivery(e)) => {
             eprintln!("replay: {label}: {e}");
@@ -95,6 +107,47 @@ struct Wrapper<'a> {
     message_id: Option<String>,
     #[serde(rename = "Body")]
     body: Option<String>,
+    /// `aws kinesis get-records` output.
+    #[serde(rename = "Records")]
+    kinesis_records: Option<Vec<GetRecordsRecord>>,
+    #[serde(rename = "MillisBehindLatest")]
+    millis_behind_latest: Option<serde_json::Value>,
+}
+
+/// A record of `aws kinesis get-records` output (CLI field names and encodings).
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct GetRecordsRecord {
+    sequence_number: String,
+    data: String,
+    #[serde(default)]
+    partition_key: String,
+    /// Epoch seconds (CLI v1) or an ISO 8601 string (CLI v2).
+    approximate_arrival_timestamp: serde_json::Value,
+}
+
+impl GetRecordsRecord {
+    /// The record as Lambda's Kinesis event source mapping would deliver it. The CLI output does
+    /// not name the stream, so the stream ARN is left empty.
+    fn into_event_record(self) -> serde_json::Value {
+        let seconds = match &self.approximate_arrival_timestamp {
+            serde_json::Value::Number(n) => n.as_f64().unwrap_or_default(),
+            serde_json::Value::String(text) => {
+                crate::time::parse_rfc3339_ms(text).map_or(0.0, |ms| ms as f64 / 1_000.0)
+            }
+            _ => 0.0,
+        };
+        serde_json::json!({
+            "eventSource": "aws:kinesis",
+            "eventSourceARN": "",
+            "kinesis": {
+                "data": self.data,
+                "sequenceNumber": self.sequence_number,
+                "partitionKey": self.partition_key,
+                "approximateArrivalTimestamp": seconds,
+            },
+        })
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -123,6 +176,17 @@ pub fn unwrap_event(value: &str) -> Vec<String> {
             body: Some(body),
             ..
         }) => unwrap_event(&body),
+        Ok(Wrapper {
+            kinesis_records: Some(records),
+            millis_behind_latest: Some(_),
+            ..
+        }) => {
+            let records: Vec<serde_json::Value> = records
+                .into_iter()
+                .map(GetRecordsRecord::into_event_record)
+                .collect();
+            vec![serde_json::json!({ "Records": records }).to_string()]
+        }
         _ => vec![value.to_owned()],
     }
 }
@@ -153,8 +217,10 @@ pub async fn run<F: FindingsSource>(
                 continue;
             }
         };
+        let progress = Progress::for_input(text.len());
         let mut index = 0;
-        for value in serde_json::Deserializer::from_str(&text).into_iter::<&RawValue>() {
+        let mut values = serde_json::Deserializer::from_str(&text).into_iter::<&RawValue>();
+        while let Some(value) = values.next() {
             let value = match value {
                 Ok(value) => value,
                 Err(e) => {
@@ -179,9 +245,49 @@ pub async fn run<F: FindingsSource>(
                 )
                 .await;
             }
+            progress.at(values.byte_offset(), summary.records);
         }
+        progress.finish();
     }
     summary
+}
+
+/// A progress bar on stderr for large inputs, when stderr is a terminal (scripts get only the
+/// one-line summary).
+struct Progress(Option<indicatif::ProgressBar>);
+
+impl Progress {
+    /// About a few thousand records of CloudWatch Logs or CloudTrail.
+    const MIN_BYTES: usize = 2 * 1024 * 1024;
+
+    fn for_input(bytes: usize) -> Progress {
+        use std::io::IsTerminal;
+        if bytes < Self::MIN_BYTES || !std::io::stderr().is_terminal() {
+            return Progress(None);
+        }
+        let bar = indicatif::ProgressBar::new(bytes as u64);
+        let style = indicatif::ProgressStyle::with_template(
+            "{bar:30} {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} {msg} eta {eta}",
+        );
+        if let Ok(style) = style {
+            bar.set_style(style);
+        }
+        Progress(Some(bar))
+    }
+
+    fn at(&self, bytes: usize, records: usize) {
+        if let Some(bar) = &self.0 {
+            bar.set_position(bytes as u64);
+            let rate = records as f64 / bar.elapsed().as_secs_f64().max(0.001);
+            bar.set_message(format!("{records} records ({rate:.0}/s)"));
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.0 {
+            bar.finish_and_clear();
+        }
+    }
 }
 
 #[cfg(test)]
@@ -207,6 +313,26 @@ mod tests {
         let one_message =
             serde_json::json!({"MessageId": "1", "ReceiptHandle": "h", "Body": record}).to_string();
         assert_eq!(unwrap_event(&one_message), vec![EVENT]);
+    }
+
+    #[test]
+    fn kinesis_get_records_output_becomes_a_kinesis_event() {
+        let output = r#"{"Records":[{"SequenceNumber":"4959","ApproximateArrivalTimestamp":1795341600.5,"Data":"aGVsbG8=","PartitionKey":"pk"},{"SequenceNumber":"4960","ApproximateArrivalTimestamp":"2026-11-22T10:00:00.500000+00:00","Data":"aGk=","PartitionKey":"pk"}],"NextShardIterator":"AAA","MillisBehindLatest":0}"#;
+        let events = unwrap_event(output);
+        assert_eq!(events.len(), 1);
+        let event: serde_json::Value = serde_json::from_str(&events[0]).unwrap();
+        let records = event["Records"].as_array().unwrap();
+        assert_eq!(records[0]["eventSource"], "aws:kinesis");
+        assert_eq!(records[0]["kinesis"]["sequenceNumber"], "4959");
+        assert_eq!(records[0]["kinesis"]["data"], "aGVsbG8=");
+        assert_eq!(
+            records[0]["kinesis"]["approximateArrivalTimestamp"],
+            1_795_341_600.5
+        );
+        assert_eq!(
+            records[1]["kinesis"]["approximateArrivalTimestamp"],
+            1_795_341_600.5
+        );
     }
 
     #[test]

@@ -185,7 +185,8 @@ async fn other_statuses_send_only_the_summary_without_calling_ecr() {
 async fn a_repository_or_image_that_is_gone_yields_the_summary_with_the_reason() {
     use aws_sdk_ecr::operation::describe_image_scan_findings::DescribeImageScanFindingsError;
     use aws_sdk_ecr::types::error::{ImageNotFoundException, RepositoryNotFoundException};
-    let cases: [(fn() -> DescribeImageScanFindingsError, &str); 2] = [
+    type MakeError = fn() -> DescribeImageScanFindingsError;
+    let cases: [(MakeError, &str); 2] = [
         (
             || {
                 DescribeImageScanFindingsError::RepositoryNotFoundException(

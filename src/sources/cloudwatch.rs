@@ -109,9 +109,15 @@ pub struct LogEvent {
 /// bound (checked on the whole event before this) also bounds the base64.
 pub fn decode(data: &str, limits: Limits) -> Result<LogData, DecodeError> {
     let compressed = base64::engine::general_purpose::STANDARD.decode(data.trim())?;
+    decode_gzip(&compressed, limits)
+}
+
+/// gunzip (all members, at most `limits.max_decompressed_bytes`) → JSON: subscription data as a
+/// CloudWatch Logs destination writes it to Kinesis.
+pub fn decode_gzip(compressed: &[u8], limits: Limits) -> Result<LogData, DecodeError> {
     let limit = limits.max_decompressed_bytes;
     let mut json = Vec::with_capacity(compressed.len().saturating_mul(8).min(limit));
-    MultiGzDecoder::new(compressed.as_slice())
+    MultiGzDecoder::new(compressed)
         .take(limit as u64 + 1)
         .read_to_end(&mut json)
         .map_err(DecodeError::Gzip)?;

@@ -3,6 +3,8 @@
 pub mod cloudwatch;
 pub mod ecr;
 pub mod eventbridge;
+pub mod kinesis;
+pub mod sqs;
 
 use std::borrow::Cow;
 
@@ -16,7 +18,8 @@ use crate::record::Record;
 pub enum SourceError {
     #[error(
         "unsupported event: {0}; expected a CloudWatch Logs subscription payload \
-         ({{\"awslogs\":{{\"data\":\"...\"}}}}) or an EventBridge event (source, detail-type, detail)"
+         ({{\"awslogs\":{{\"data\":\"...\"}}}}), an EventBridge event (source, detail-type, detail), \
+         a Kinesis or SQS event (Records), or an on-failure destination record (requestPayload)"
     )]
     Unsupported(String),
     #[error(transparent)]
@@ -28,6 +31,10 @@ pub enum SourceError {
     OwnLogGroup(String),
     #[error(transparent)]
     Scan(#[from] ecr::ScanError),
+    #[error(transparent)]
+    Kinesis(#[from] kinesis::KinesisError),
+    #[error(transparent)]
+    Sqs(#[from] sqs::SqsError),
     #[error(
         "event: {bytes} bytes, over the {limit}-byte limit (Lambda delivers at most 6 MB); refusing it"
     )]
@@ -43,6 +50,14 @@ pub enum SourceError {
 struct Envelope<'a> {
     #[serde(borrow, default)]
     awslogs: Option<AwsLogs<'a>>,
+    #[serde(rename = "Records", borrow, default)]
+    records: Option<Vec<&'a RawValue>>,
+    /// A Lambda on-failure destination record: the original event.
+    #[serde(rename = "requestPayload", borrow, default)]
+    request_payload: Option<&'a RawValue>,
+    /// What a Kinesis event source mapping sends to its on-failure destination.
+    #[serde(rename = "KinesisBatchInfo", borrow, default)]
+    kinesis_batch_info: Option<&'a RawValue>,
     #[serde(default)]
     source: Option<String>,
     #[serde(rename = "detail-type", default)]
@@ -85,6 +100,17 @@ pub enum Event<'a> {
     Scan(ecr::ScanEvent),
     /// Any other EventBridge event: forwarded whole.
     EventBridge { meta: EventBridgeMeta, raw: &'a str },
+    /// A Kinesis Data Streams batch: each record is an item of its own, in order.
+    Kinesis(Vec<&'a RawValue>),
+    /// An SQS batch: each message is an item of its own.
+    Sqs(Vec<&'a RawValue>),
+}
+
+/// Which event source mapping sent a `Records` batch.
+#[derive(Deserialize)]
+struct EventSource<'a> {
+    #[serde(rename = "eventSource", borrow, default)]
+    event_source: Option<Cow<'a, str>>,
 }
 
 /// Tells what `raw` (one JSON event) is, without decoding its bulk.
@@ -94,6 +120,27 @@ pub fn classify(raw: &str) -> Result<Event<'_>, SourceError> {
     })?;
     if let Some(awslogs) = envelope.awslogs {
         return Ok(Event::CloudWatchLogs(awslogs.data));
+    }
+    if let Some(records) = envelope.records {
+        return classify_batch(records);
+    }
+    if let Some(original) = envelope.request_payload {
+        // An on-failure destination record of this function: redriving it forwards the original
+        // event. Batches are invoked synchronously and never land in that destination.
+        return match classify(original.get())? {
+            Event::Kinesis(_) | Event::Sqs(_) => Err(SourceError::Unsupported(
+                "its requestPayload is itself a Kinesis or SQS batch".into(),
+            )),
+            event => Ok(event),
+        };
+    }
+    if envelope.kinesis_batch_info.is_some() {
+        return Err(SourceError::Unsupported(
+            "it is a Kinesis on-failure record (KinesisBatchInfo), which holds only the shard and \
+             sequence numbers, not the data; read that range from the stream (aws kinesis \
+             get-shard-iterator / get-records) and replay the records"
+                .into(),
+        ));
     }
     let (Some(source), Some(detail_type), Some(detail)) =
         (envelope.source, envelope.detail_type, envelope.detail)
@@ -122,6 +169,33 @@ pub fn classify(raw: &str) -> Result<Event<'_>, SourceError> {
             detail.get(),
         )?)),
         None => Ok(Event::EventBridge { meta, raw }),
+    }
+}
+
+fn classify_batch(records: Vec<&RawValue>) -> Result<Event<'_>, SourceError> {
+    let source_of = |record: &RawValue| {
+        serde_json::from_str::<EventSource>(record.get())
+            .ok()
+            .and_then(|s| s.event_source)
+            .map(Cow::into_owned)
+    };
+    let Some(first) = records.first().map(|r| source_of(r)) else {
+        return Err(SourceError::Unsupported("its Records list is empty".into()));
+    };
+    if let Some(other) = records.iter().map(|r| source_of(r)).find(|s| *s != first) {
+        return Err(SourceError::Unsupported(format!(
+            "its Records mix event sources ({first:?} and {other:?})"
+        )));
+    }
+    match first.as_deref() {
+        Some("aws:kinesis") => Ok(Event::Kinesis(records)),
+        Some("aws:sqs") => Ok(Event::Sqs(records)),
+        Some(other) => Err(SourceError::Unsupported(format!(
+            "its Records come from {other}, which this forwarder does not read"
+        ))),
+        None => Err(SourceError::Unsupported(
+            "its Records carry no eventSource".into(),
+        )),
     }
 }
 
@@ -194,14 +268,8 @@ fn string_end(text: &[u8], mut at: usize) -> usize {
     text.len()
 }
 
-/// Decodes one event into records; ECR scans read their findings from `findings`. A subscription of
-/// `own_log_group` (the function's own logs) is refused.
-pub async fn records(
-    raw: &str,
-    limits: Limits,
-    own_log_group: Option<&str>,
-    findings: &impl FindingsSource,
-) -> Result<Vec<Record>, SourceError> {
+/// Checks the raw event against the size and depth bounds, before anything parses it.
+pub fn check_bounds(raw: &str, limits: Limits) -> Result<(), SourceError> {
     if raw.len() > limits.max_event_bytes {
         return Err(SourceError::EventTooLarge {
             bytes: raw.len(),
@@ -213,7 +281,29 @@ pub async fn records(
             limit: limits.max_json_depth,
         });
     }
-    match classify(raw)? {
+    Ok(())
+}
+
+/// Decodes one event that is not a batch into records; ECR scans read their findings from
+/// `findings`. A subscription of `own_log_group` (the function's own logs) is refused.
+pub async fn records(
+    raw: &str,
+    limits: Limits,
+    own_log_group: Option<&str>,
+    findings: &impl FindingsSource,
+) -> Result<Vec<Record>, SourceError> {
+    check_bounds(raw, limits)?;
+    event_records(classify(raw)?, limits, own_log_group, findings).await
+}
+
+/// The records of one classified event that is not a batch (batches are split into items first).
+pub async fn event_records(
+    event: Event<'_>,
+    limits: Limits,
+    own_log_group: Option<&str>,
+    findings: &impl FindingsSource,
+) -> Result<Vec<Record>, SourceError> {
+    match event {
         Event::CloudWatchLogs(data) => {
             let log_data = cloudwatch::decode(&data, limits)?;
             if own_log_group.is_some_and(|own| own == log_data.log_group) {
@@ -223,6 +313,9 @@ pub async fn records(
         }
         Event::Scan(scan) => Ok(ecr::records(&scan, findings).await?),
         Event::EventBridge { meta, raw } => Ok(vec![eventbridge::record(&meta, raw)]),
+        Event::Kinesis(_) | Event::Sqs(_) => Err(SourceError::Unsupported(
+            "a Kinesis or SQS batch inside a batch".into(),
+        )),
     }
 }
 

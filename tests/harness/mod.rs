@@ -2,6 +2,7 @@
 //! API emulator. Each binds to 127.0.0.1 only and is stopped by its own process id when dropped.
 #![allow(dead_code)]
 
+pub mod batches;
 pub mod certs;
 pub mod emulator;
 pub mod faulty;

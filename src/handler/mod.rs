@@ -1,4 +1,7 @@
-//! Wires the parts for one event: decode → records → syslog batch → delivery.
+//! Wires the parts for one event: decode → records → syslog batch → delivery. Kinesis and SQS
+//! batches go item by item ([`items`]) and answer with a partial batch response.
+
+mod items;
 
 use serde::Serialize;
 use tokio::sync::Mutex;
@@ -12,14 +15,38 @@ use crate::sources::{self, Limits, SourceError};
 use crate::syslog::{Batch, FormatError, Formatter, SyslogSettings};
 use crate::transport::{DeliveryError, DeliveryStats, Sink};
 
+pub use items::{BatchResponse, ItemFailure};
+
 /// What one event produced and delivered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Outcome {
     pub records: usize,
     /// Syslog messages, counting each part of a split record.
     pub messages: usize,
+    /// Records the receiver confirmed.
     pub delivered: usize,
+    /// For a Kinesis or SQS batch: the items to report back to Lambda (the whole response).
+    #[serde(skip)]
+    pub batch: Option<BatchResponse>,
+}
+
+impl Outcome {
+    /// What the Lambda function returns: the partial batch response for a batch, this otherwise.
+    pub fn into_response(self) -> serde_json::Value {
+        let value = match &self.batch {
+            Some(batch) => serde_json::to_value(batch),
+            None => serde_json::to_value(&self),
+        };
+        // Plain structs of numbers and strings always serialize.
+        value.unwrap_or(serde_json::Value::Null)
+    }
+
+    fn add(&mut self, sent: &Outcome) {
+        self.records += sent.records;
+        self.messages += sent.messages;
+        self.delivered += sent.delivered;
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -47,6 +74,8 @@ impl ForwardError {
         match self {
             ForwardError::Source(SourceError::Unsupported(_)) => "UnsupportedEvent",
             ForwardError::Source(SourceError::CloudWatch(_))
+            | ForwardError::Source(SourceError::Kinesis(_))
+            | ForwardError::Source(SourceError::Sqs(_))
             | ForwardError::Source(SourceError::Scan(ScanError::Detail { .. }))
             | ForwardError::Source(SourceError::Scan(ScanError::MissingField { .. })) => {
                 "DecodeError"
@@ -117,20 +146,11 @@ impl<F: FindingsSource> Forwarder<F> {
         self
     }
 
-    /// Decodes one JSON event into records (ECR scans read their findings here), tagged by the
-    /// detections when they are on.
+    /// Decodes one JSON event that is not a batch into records (ECR scans read their findings
+    /// here), tagged by the detections when they are on.
     pub async fn records(&self, raw_event: &str) -> Result<Vec<Record>, SourceError> {
-        let mut records = sources::records(
-            raw_event,
-            self.limits,
-            self.own_log_group.as_deref(),
-            &self.findings,
-        )
-        .await?;
-        if let Some(detections) = &self.detections {
-            detections.apply(&mut records);
-        }
-        Ok(records)
+        sources::check_bounds(raw_event, self.limits)?;
+        self.event_records(sources::classify(raw_event)?).await
     }
 
     /// Formats records; fails before anything is sent.
@@ -164,21 +184,59 @@ impl<F: FindingsSource> Forwarder<F> {
         deadline: Instant,
         metrics: &mut Metrics,
     ) -> Result<Outcome, ForwardError> {
-        let records = tokio::time::timeout_at(deadline, self.records(raw_event))
+        sources::check_bounds(raw_event, self.limits)?;
+        let event = sources::classify(raw_event)?;
+        let event = match event {
+            sources::Event::Kinesis(raws) => {
+                return self.forward_kinesis(&raws, deadline, metrics).await;
+            }
+            sources::Event::Sqs(raws) => return self.forward_sqs(&raws, deadline, metrics).await,
+            event => event,
+        };
+        let records = tokio::time::timeout_at(deadline, self.event_records(event))
             .await
             .map_err(|_| ForwardError::DeadlineWhileReading)??;
         metrics.records_in = records.len() as u64;
+        self.send(records, deadline, metrics).await
+    }
+
+    /// The records of one event that is not a batch, tagged by the detections when they are on.
+    async fn event_records(&self, event: sources::Event<'_>) -> Result<Vec<Record>, SourceError> {
+        let mut records = sources::event_records(
+            event,
+            self.limits,
+            self.own_log_group.as_deref(),
+            &self.findings,
+        )
+        .await?;
+        self.detect(&mut records);
+        Ok(records)
+    }
+
+    fn detect(&self, records: &mut [Record]) {
+        if let Some(detections) = &self.detections {
+            detections.apply(records);
+        }
+    }
+
+    /// Formats and delivers `records`; counts into `metrics` what was sent and confirmed.
+    async fn send(
+        &self,
+        records: Vec<Record>,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<Outcome, ForwardError> {
         let batch = match self.batch(&records) {
             Ok(batch) => batch,
             Err(e) => {
-                metrics.records_failed = metrics.records_in;
+                metrics.records_failed += records.len() as u64;
                 return Err(e.into());
             }
         };
         let findings = FindingCounts::of(&records);
         let detections = records.iter().filter(|r| r.tags.is_some()).count() as u64;
         drop(records);
-        metrics.split_parts = (batch.messages() - batch.records()) as u64;
+        metrics.split_parts += (batch.messages() - batch.records()) as u64;
 
         let mut stats = DeliveryStats::default();
         let delivered = self
@@ -187,24 +245,30 @@ impl<F: FindingsSource> Forwarder<F> {
             .await
             .deliver(&batch, deadline, &mut stats)
             .await;
-        metrics.bytes_sent = stats.bytes_sent;
-        metrics.connect_ms = stats.connect.map(|d| d.as_secs_f64() * 1_000.0);
-        metrics.flush_ms = stats.flush.map(|d| d.as_secs_f64() * 1_000.0);
+        metrics.bytes_sent += stats.bytes_sent;
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1_000.0;
+        if let Some(connect) = stats.connect {
+            metrics.connect_ms = Some(metrics.connect_ms.unwrap_or_default() + ms(connect));
+        }
+        if let Some(flush) = stats.flush {
+            metrics.flush_ms = Some(metrics.flush_ms.unwrap_or_default() + ms(flush));
+        }
         let delivered = match delivered {
             Ok(delivered) => delivered,
             Err(e) => {
-                metrics.records_forwarded = e.delivered as u64;
-                metrics.records_failed = e.failed as u64;
+                metrics.records_forwarded += e.delivered as u64;
+                metrics.records_failed += e.failed as u64;
                 return Err(e.into());
             }
         };
-        metrics.records_forwarded = delivered as u64;
-        metrics.findings = findings;
-        metrics.detections = detections;
+        metrics.records_forwarded += delivered as u64;
+        metrics.findings.add(findings);
+        metrics.detections += detections;
         Ok(Outcome {
             records: batch.records(),
             messages: batch.messages(),
             delivered,
+            batch: None,
         })
     }
 }

@@ -1,0 +1,264 @@
+//! Kinesis and SQS batches through the built binary under cargo-lambda's Runtime API emulator into a
+//! real rsyslog: partial batch responses name exactly what was not delivered.
+
+mod harness;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use harness::batches::*;
+use harness::emulator::{Emulator, FunctionProcess};
+use harness::faulty::{Fault, FaultyProxy};
+use harness::rsyslog::{Received, Rsyslog};
+use harness::test_dir;
+use regex::Regex;
+use serde_json::{Value, json};
+
+const WAIT: Duration = Duration::from_secs(15);
+const ACCOUNT_A: &str = "111111111111";
+const ACCOUNT_B: &str = "222222222222";
+
+fn start_function(emulator: &Emulator, port: u16) -> FunctionProcess {
+    let env: Vec<(String, String)> = vec![
+        ("ORGANISATION".into(), "Acme".into()),
+        ("SYSLOG_HOST".into(), "127.0.0.1".into()),
+        ("SYSLOG_PORT".into(), port.to_string()),
+        ("SYSLOG_TLS".into(), "false".into()),
+    ];
+    emulator.start_function(Path::new(env!("CARGO_BIN_EXE_aws-syslog-forwarder")), &env)
+}
+
+/// Invokes with `event`; returns the function's response.
+fn invoke(emulator: &Emulator, function: &FunctionProcess, event: &str) -> Value {
+    let file: PathBuf = test_dir("batch-event").join("event.json");
+    std::fs::write(&file, event).expect("write the event");
+    let outcome = emulator.invoke(&file);
+    assert!(
+        outcome.success,
+        "{}\n{}\nfunction log:\n{}",
+        outcome.stdout,
+        outcome.stderr,
+        function.log()
+    );
+    serde_json::from_str(outcome.stdout.trim()).unwrap_or_else(|e| {
+        panic!(
+            "the response is not JSON ({e}): {}\n{}",
+            outcome.stdout, outcome.stderr
+        )
+    })
+}
+
+fn failures(response: &Value) -> Vec<String> {
+    response["batchItemFailures"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no batchItemFailures list: {response}"))
+        .iter()
+        .map(|f| {
+            f["itemIdentifier"]
+                .as_str()
+                .expect("itemIdentifier")
+                .to_owned()
+        })
+        .collect()
+}
+
+fn lines(prefix: &str, n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!(r#"{{"level":"INFO","msg":"{prefix} line {i}"}}"#))
+        .collect()
+}
+
+fn gz_log_data(owner: &str, group: &str, first_id: usize, messages: &[String]) -> Vec<u8> {
+    gzip(
+        log_data(owner, group, first_id, messages)
+            .to_string()
+            .as_bytes(),
+    )
+}
+
+fn messages_containing<'a>(received: &'a [Received], text: &str) -> Vec<&'a Received> {
+    received.iter().filter(|r| r.msg.contains(text)).collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kinesis_and_sqs_batches_report_exactly_what_was_not_delivered() {
+    let rsyslog = Rsyslog::start();
+    let emulator = Emulator::start();
+    let function = start_function(&emulator, rsyslog.tcp_port);
+
+    // A central stream: two source accounts, a control message, a record from another producer.
+    let (event, _) = kinesis_event(&[
+        gz_log_data(ACCOUNT_A, "/aws/lambda/orders", 0, &lines("orders", 3)),
+        gzip(control_data().to_string().as_bytes()),
+        gz_log_data(ACCOUNT_B, "/ecs/payments", 100, &lines("payments", 2)),
+        br#"{"producer":"app","event":"signup"}"#.to_vec(),
+        gz_log_data(ACCOUNT_A, "/aws/lambda/orders", 200, &lines("orders-2", 1)),
+    ]);
+    let response = invoke(&emulator, &function, &event);
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let received = rsyslog.wait_for(3 + 2 + 1 + 1, WAIT);
+    assert_eq!(received.len(), 7, "{received:#?}");
+    let tenant =
+        Regex::new(r"Organisation:(?P<tenant>[^,]+),Event Source:(?P<source>[^,]+),").unwrap();
+    for r in &received {
+        let caps = tenant
+            .captures(&r.msg)
+            .unwrap_or_else(|| panic!("untagged: {}", r.msg));
+        assert_eq!(&caps["tenant"], "Acme");
+    }
+    for r in messages_containing(&received, "orders") {
+        assert_eq!(r.hostname, ACCOUNT_A, "HOSTNAME is the source account");
+        assert!(
+            r.msg.contains("Event Source:/aws/lambda/orders,"),
+            "{}",
+            r.msg
+        );
+    }
+    for r in messages_containing(&received, "payments line") {
+        assert_eq!(r.hostname, ACCOUNT_B);
+        assert!(
+            r.sd.contains(&format!("account=\"{ACCOUNT_B}\"")),
+            "{}",
+            r.sd
+        );
+    }
+    let produced = messages_containing(&received, "signup");
+    assert_eq!(produced.len(), 1);
+    assert_eq!(produced[0].hostname, "999988887777", "the stream's account");
+    assert!(
+        produced[0].msg.contains("Event Source:central-logs,"),
+        "{}",
+        produced[0].msg
+    );
+    assert!(
+        produced[0]
+            .msg
+            .ends_with(r#"{"producer":"app","event":"signup"}"#)
+    );
+    assert!(
+        produced[0]
+            .sd
+            .contains("id=\"495903382714902566085596925383615710959215759891365800"),
+        "{}",
+        produced[0].sd
+    );
+    assert!(
+        produced[0].timestamp.starts_with("2026-11-22T10:00:03.5"),
+        "{}",
+        produced[0].timestamp
+    );
+
+    // A corrupt record (neither gzip nor UTF-8): exactly it is reported; what follows it in the
+    // shard is not sent, since Lambda resumes from it.
+    let (event, sequences) = kinesis_event(&[
+        gz_log_data(
+            ACCOUNT_A,
+            "/aws/lambda/orders",
+            300,
+            &lines("before-corrupt", 2),
+        ),
+        vec![0xff, 0xfe, 0x00, 0x80],
+        gz_log_data(
+            ACCOUNT_A,
+            "/aws/lambda/orders",
+            400,
+            &lines("after-corrupt", 2),
+        ),
+    ]);
+    let response = invoke(&emulator, &function, &event);
+    assert_eq!(failures(&response), vec![sequences[1].clone()]);
+    let received = rsyslog.wait_for(7 + 2, WAIT);
+    assert_eq!(messages_containing(&received, "before-corrupt").len(), 2);
+    let received = rsyslog.wait_for(7 + 3, Duration::from_secs(1));
+    assert_eq!(
+        received.len(),
+        9,
+        "nothing after the corrupt record is sent"
+    );
+    assert!(messages_containing(&received, "after-corrupt").is_empty());
+
+    // The failure queue redriven: a failure-destination record delivers its original event; an
+    // undecodable body is reported and the others are not held back by it.
+    let original = awslogs_event(&log_data(
+        ACCOUNT_B,
+        "/ecs/payments",
+        500,
+        &lines("redriven", 3),
+    ));
+    let eventbridge = json!({"version": "0", "id": "7bf73129-1428-4cd3-a780-95db273d1602",
+        "detail-type": "ECR Image Action", "source": "aws.ecr", "account": ACCOUNT_A,
+        "time": "2026-11-22T10:15:30Z", "region": "eu-west-1", "resources": [],
+        "detail": {"action-type": "PUSH", "result": "SUCCESS", "repository-name": "redrive-check"}})
+    .to_string();
+    let (event, ids) = sqs_event(&[
+        failure_record(&original),
+        "this is not an event".to_owned(),
+        eventbridge,
+    ]);
+    let response = invoke(&emulator, &function, &event);
+    assert_eq!(failures(&response), vec![ids[1].clone()]);
+    let received = rsyslog.wait_for(9 + 4, WAIT);
+    assert_eq!(received.len(), 13, "{:#?}", received.last());
+    assert_eq!(messages_containing(&received, "redriven line").len(), 3);
+    assert_eq!(messages_containing(&received, "redrive-check").len(), 1);
+
+    let log = function.log();
+    assert!(log.contains("\"BatchItemsIn\":3"), "{log}");
+    assert!(log.contains("\"BatchItemsFailed\":1"), "{log}");
+    assert!(log.contains("\"IteratorAgeMs\":"), "{log}");
+}
+
+/// The receiver resets in the middle of a large Kinesis batch and stays away: the first item not
+/// confirmed is reported, every item before it is stored.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_receiver_lost_mid_batch_reports_the_first_unconfirmed_kinesis_record() {
+    let rsyslog = Rsyslog::start();
+    let mut faults = vec![Fault::ResetAfter(2_600_000)];
+    faults.extend([Fault::ResetAfter(0); 8]);
+    let proxy = FaultyProxy::start(rsyslog.tcp_port, faults);
+    let emulator = Emulator::start();
+    let function = start_function(&emulator, proxy.port());
+
+    let items = 30;
+    let per_item = 400;
+    let datas: Vec<Vec<u8>> = (0..items)
+        .map(|item| {
+            let messages: Vec<String> = (0..per_item)
+                .map(|i| {
+                    format!(
+                        r#"{{"item":{item},"line":{i},"pad":"{}"}}"#,
+                        "x".repeat(400)
+                    )
+                })
+                .collect();
+            gz_log_data(ACCOUNT_A, "/aws/lambda/bulk", item * per_item, &messages)
+        })
+        .collect();
+    let (event, sequences) = kinesis_event(&datas);
+    let response = invoke(&emulator, &function, &event);
+    let failed = failures(&response);
+    assert_eq!(
+        failed.len(),
+        1,
+        "only the first unconfirmed record: {response}"
+    );
+    let first_failed = sequences
+        .iter()
+        .position(|s| *s == failed[0])
+        .expect("a sequence number of the batch");
+    assert!(
+        first_failed > 0 && first_failed < items,
+        "about 2 MiB was confirmed before the reset: {first_failed}"
+    );
+    let received = rsyslog.wait_for(first_failed * per_item, WAIT);
+    for item in 0..first_failed {
+        let marker = format!(r#""item":{item},"#);
+        let stored = messages_containing(&received, &marker).len();
+        assert!(
+            stored >= per_item,
+            "item {item}: {stored} of {per_item} records stored"
+        );
+    }
+    let log = function.log();
+    assert!(log.contains("\"BatchItemsFailed\":1"), "{log}");
+}
