@@ -4,7 +4,9 @@
 use std::time::Duration;
 
 use crate::syslog::sanitize::is_sd_name;
-use crate::syslog::{Framing, SyslogFormat, SyslogSettings};
+use std::str::FromStr;
+
+use crate::syslog::{SyslogSettings, UnknownValue};
 
 /// Every environment variable the configuration reads (a contract with `template.yaml`).
 pub const VARIABLES: [&str; 19] = [
@@ -118,30 +120,9 @@ impl Config {
             })?;
         validate_organisation(&organisation)?;
 
-        let format = match get("SYSLOG_FORMAT")
-            .map(|v| v.to_ascii_lowercase())
-            .as_deref()
-        {
-            None => defaults.format,
-            Some("rfc5424") => SyslogFormat::Rfc5424,
-            Some("rfc3164") => SyslogFormat::Rfc3164,
-            Some(other) => return Err(invalid("SYSLOG_FORMAT", other, "use rfc5424 or rfc3164")),
-        };
-        let framing = match get("SYSLOG_FRAMING")
-            .map(|v| v.to_ascii_lowercase())
-            .as_deref()
-        {
-            None => defaults.framing,
-            Some("octet-counting") => Framing::OctetCounting,
-            Some("lf") => Framing::Lf,
-            Some(other) => {
-                return Err(invalid("SYSLOG_FRAMING", other, "use octet-counting or lf"));
-            }
-        };
-        let facility = match get("SYSLOG_FACILITY") {
-            None => defaults.facility,
-            Some(v) => parse_facility(&v)?,
-        };
+        let format = parsed(&get, "SYSLOG_FORMAT")?.unwrap_or(defaults.format);
+        let framing = parsed(&get, "SYSLOG_FRAMING")?.unwrap_or(defaults.framing);
+        let facility = parsed(&get, "SYSLOG_FACILITY")?.unwrap_or(defaults.facility);
         let max_message_bytes = match get("SYSLOG_MAX_MESSAGE_BYTES") {
             None => defaults.max_message_bytes,
             Some(v) => {
@@ -405,46 +386,18 @@ fn parse_millis(
     }
 }
 
-const FACILITIES: [&str; 24] = [
-    "kern",
-    "user",
-    "mail",
-    "daemon",
-    "auth",
-    "syslog",
-    "lpr",
-    "news",
-    "uucp",
-    "cron",
-    "authpriv",
-    "ftp",
-    "ntp",
-    "security",
-    "console",
-    "solaris-cron",
-    "local0",
-    "local1",
-    "local2",
-    "local3",
-    "local4",
-    "local5",
-    "local6",
-    "local7",
-];
-
-fn parse_facility(value: &str) -> Result<u8, ConfigError> {
-    let v = value.trim().to_ascii_lowercase();
-    if let Some(index) = FACILITIES.iter().position(|name| *name == v) {
-        return Ok(index as u8);
-    }
-    match v.parse::<u8>() {
-        Ok(n) if n <= 23 => Ok(n),
-        _ => Err(invalid(
-            "SYSLOG_FACILITY",
-            value,
-            "use a facility name (kern, user, ..., local0-local7) or a number from 0 to 23",
-        )),
-    }
+/// A variable whose value names one of a type's values (`FromStr`), when set.
+fn parsed<T: FromStr<Err = UnknownValue>>(
+    get: &impl Fn(&'static str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<T>, ConfigError> {
+    get(var)
+        .map(|value| {
+            value
+                .parse()
+                .map_err(|e: UnknownValue| invalid(var, &value, e.0))
+        })
+        .transpose()
 }
 
 #[cfg(test)]
@@ -452,6 +405,7 @@ mod tests {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::syslog::{Framing, SyslogFormat};
 
     fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
         let map: HashMap<String, String> = vars
@@ -489,7 +443,7 @@ mod tests {
         assert_eq!(d.write_timeout, Duration::from_millis(10000));
         assert_eq!(c.syslog.format, SyslogFormat::Rfc5424);
         assert_eq!(c.syslog.framing, Framing::OctetCounting);
-        assert_eq!(c.syslog.facility, 16);
+        assert_eq!(c.syslog.facility.code(), 16);
         assert_eq!(c.syslog.max_message_bytes, 8192);
         assert_eq!(c.syslog.sd_id.as_deref(), Some("aws@32473"));
         assert!(!c.syslog.utf8_bom);
@@ -549,12 +503,12 @@ mod tests {
         assert_eq!(d.write_timeout, Duration::from_millis(750));
         assert_eq!(c.syslog.format, SyslogFormat::Rfc3164);
         assert_eq!(c.syslog.framing, Framing::Lf);
-        assert_eq!(c.syslog.facility, 4);
+        assert_eq!(c.syslog.facility.code(), 4);
         assert_eq!(c.syslog.max_message_bytes, 0);
         assert_eq!(c.syslog.sd_id, None);
         assert!(c.syslog.utf8_bom);
         let c = config(&[("ORGANISATION", "A"), ("SYSLOG_FACILITY", "23")]).unwrap();
-        assert_eq!(c.syslog.facility, 23);
+        assert_eq!(c.syslog.facility.code(), 23);
     }
 
     #[test]

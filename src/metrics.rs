@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
-use crate::record::{Record, Severity};
+use crate::record::{Record, RecordKind, Severity};
 
 pub const NAMESPACE: &str = "AwsSyslogForwarder";
 
@@ -43,7 +43,7 @@ impl FindingCounts {
     /// Counts the finding records among `records` (scan summaries are not findings).
     pub fn of(records: &[Record]) -> FindingCounts {
         let mut counts = FindingCounts::default();
-        for record in records.iter().filter(|r| r.msg_id == "finding") {
+        for record in records.iter().filter(|r| r.kind == RecordKind::Finding) {
             match record.severity {
                 Severity::Critical => counts.critical += 1,
                 Severity::Error => counts.high += 1,

@@ -62,9 +62,23 @@ pub struct SdElement {
     pub params: Vec<(&'static str, String)>,
 }
 
+/// What a record is: detections read only logs, metrics count findings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordKind {
+    /// A log line: a CloudWatch Logs event or the text of a Kinesis record.
+    Log,
+    /// One ECR / Inspector finding.
+    Finding,
+    /// The summary of an ECR image scan.
+    ScanSummary,
+    /// A whole EventBridge event.
+    Event,
+}
+
 /// One record to forward.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Record {
+    pub kind: RecordKind,
     pub origin: Arc<Origin>,
     /// Milliseconds since the Unix epoch (UTC).
     pub timestamp_ms: i64,
@@ -75,8 +89,8 @@ pub struct Record {
     pub id: Option<String>,
     /// The text after the `Organisation:…,Event Source:…,` prefix.
     pub payload: String,
-    /// A second structured-data element, written after the origin's (RFC 5424 only).
-    pub tags: Option<Box<SdElement>>,
+    /// The detection element a rule attached, written after the origin's (RFC 5424 only).
+    pub detection: Option<Box<SdElement>>,
 }
 
 #[cfg(test)]

@@ -6,9 +6,11 @@ use std::io::Write;
 use std::sync::Arc;
 
 use aws_syslog_forwarder::findings::{BasicFinding, FindingsPage, ScanFindings, StaticFindings};
-use aws_syslog_forwarder::record::{Origin, Record, SdElement, Severity};
+use aws_syslog_forwarder::record::{Origin, Record, RecordKind, SdElement, Severity};
 use aws_syslog_forwarder::sources::{self, Event, Limits, SourceError, cloudwatch};
-use aws_syslog_forwarder::syslog::{FormatError, Formatter, Framing, SyslogFormat, SyslogSettings};
+use aws_syslog_forwarder::syslog::{
+    Facility, FormatError, Formatter, Framing, SyslogFormat, SyslogSettings,
+};
 use base64::Engine;
 use flate2::Compression;
 use flate2::write::GzEncoder;
@@ -71,7 +73,7 @@ fn settings() -> impl Strategy<Value = SyslogSettings> {
         text(24),
         select(vec![SyslogFormat::Rfc5424, SyslogFormat::Rfc3164]),
         select(vec![Framing::OctetCounting, Framing::Lf]),
-        0u8..24,
+        (0u8..24).prop_map(|code| Facility::new(code).expect("0-23")),
         prop_oneof![1 => Just(0usize), 2 => 200usize..600, 2 => 600usize..4_000],
         select(vec![
             Some("aws@32473".to_owned()),
@@ -112,6 +114,7 @@ fn record() -> impl Strategy<Value = Record> {
                 payload,
                 tag,
             )| Record {
+                kind: RecordKind::Log,
                 origin: Arc::new(Origin {
                     hostname,
                     app_name,
@@ -123,7 +126,7 @@ fn record() -> impl Strategy<Value = Record> {
                 severity,
                 id,
                 payload,
-                tags: tag.map(|rule| {
+                detection: tag.map(|rule| {
                     Box::new(SdElement {
                         id: "detection@32473".into(),
                         params: vec![("rule", rule)],
@@ -255,7 +258,7 @@ fn head_len(settings: &SyslogSettings, record: &Record) -> usize {
 /// The MSG part of one message (after the RFC 5424 header and SD, or the RFC 3164 TAG), checked
 /// against the record's header fields on the way.
 fn msg_of(settings: &SyslogSettings, record: &Record, message: &str) -> String {
-    let pri = u32::from(settings.facility) * 8 + u32::from(record.severity.code());
+    let pri = u32::from(settings.facility.code()) * 8 + u32::from(record.severity.code());
     match settings.format {
         SyslogFormat::Rfc5424 => {
             let parsed = syslog_rfc5424::parse_message(message)
@@ -290,7 +293,7 @@ fn msg_of(settings: &SyslogSettings, record: &Record, message: &str) -> String {
                 }
                 expected_elements += usize::from(any);
             }
-            if let Some(tags) = &record.tags {
+            if let Some(tags) = &record.detection {
                 let (name, value) = &tags.params[0];
                 if !value.is_empty() {
                     expected_elements += 1;

@@ -7,9 +7,9 @@
 use std::sync::Arc;
 
 use arbitrary::Arbitrary;
-use aws_syslog_forwarder::record::{Origin, Record, SdElement, Severity};
+use aws_syslog_forwarder::record::{Origin, Record, RecordKind, SdElement, Severity};
 use aws_syslog_forwarder::syslog::sanitize::is_sd_name;
-use aws_syslog_forwarder::syslog::{Formatter, Framing, SyslogFormat, SyslogSettings};
+use aws_syslog_forwarder::syslog::{Facility, Formatter, Framing, SyslogFormat, SyslogSettings};
 use libfuzzer_sys::fuzz_target;
 
 /// SD-NAMEs are `&'static str` in records: the fuzzer picks among these.
@@ -103,13 +103,14 @@ fuzz_target!(|input: Input| {
             SyslogFormat::Rfc5424
         },
         framing,
-        facility: input.facility % 24,
+        facility: Facility::new(input.facility % 24).unwrap_or(Facility::LOCAL0),
         max_message_bytes: usize::from(input.max_message_bytes),
         // Configuration accepts only valid SD-NAMEs.
         sd_id: input.sd_id.filter(|id| is_sd_name(id)),
         utf8_bom: input.utf8_bom,
     };
     let record = Record {
+        kind: RecordKind::Log,
         origin: Arc::new(Origin {
             hostname: input.hostname,
             app_name: input.app_name,
@@ -121,7 +122,7 @@ fuzz_target!(|input: Input| {
         severity: severity(input.severity),
         id: input.id,
         payload: input.payload,
-        tags: input.tags.map(|tags| {
+        detection: input.tags.map(|tags| {
             Box::new(SdElement {
                 id: "detection@32473".into(),
                 params: params(tags),

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 pub use rules::{RULES, Rule};
 
-use crate::record::{Record, SdElement, Severity};
+use crate::record::{Record, RecordKind, SdElement, Severity};
 
 /// The SD-ID's name; the enterprise number follows the configured `SYSLOG_SD_ID`.
 const SD_NAME: &str = "detection";
@@ -58,7 +58,7 @@ impl Detections {
             return;
         }
         for record in records.iter_mut() {
-            if record.msg_id == "log" && record.payload.contains(PRE_CHECK) {
+            if record.kind == RecordKind::Log && record.payload.contains(PRE_CHECK) {
                 self.tag(record);
             }
         }
@@ -91,7 +91,7 @@ impl Detections {
         fired.sort_by_key(|(_, severity)| *severity);
         let severity = fired[0].1;
         record.severity = record.severity.more_severe(severity);
-        record.tags = Some(Box::new(self.element(&trail, &fired, failed)));
+        record.detection = Some(Box::new(self.element(&trail, &fired, failed)));
     }
 
     fn element(

@@ -16,6 +16,7 @@ macro_rules! fixture {
 
 fn record(payload: &str) -> Record {
     Record {
+        kind: RecordKind::Log,
         origin: Arc::new(Origin {
             hostname: "123456789012".into(),
             app_name: "cloudtrail".into(),
@@ -27,7 +28,7 @@ fn record(payload: &str) -> Record {
         severity: Severity::Informational,
         id: Some("1".into()),
         payload: payload.to_owned(),
-        tags: None,
+        detection: None,
     }
 }
 
@@ -39,7 +40,7 @@ fn tagged(payload: &str) -> Record {
 }
 
 fn param<'a>(record: &'a Record, name: &str) -> Option<&'a str> {
-    let tags = record.tags.as_ref()?;
+    let tags = record.detection.as_ref()?;
     tags.params
         .iter()
         .find(|(n, _)| *n == name)
@@ -190,7 +191,7 @@ fn every_rule_fires_on_its_fixture() {
         assert_eq!(record.severity.code(), *severity, "{name}");
         assert_eq!(record.payload, *payload, "{name}: MSG unchanged");
         assert_eq!(param(&record, "outcome"), Some("success"), "{name}");
-        assert_eq!(record.tags.as_ref().unwrap().id, "detection@32473");
+        assert_eq!(record.detection.as_ref().unwrap().id, "detection@32473");
     }
     let fired: std::collections::BTreeSet<&str> = POSITIVE
         .iter()
@@ -243,7 +244,7 @@ fn negatives_do_not_fire() {
         ("malformed JSON", fixture!("negative-malformed")),
     ] {
         let record = tagged(payload);
-        assert!(record.tags.is_none(), "{name}: {:?}", record.tags);
+        assert!(record.detection.is_none(), "{name}: {:?}", record.detection);
         assert_eq!(record.severity, Severity::Informational, "{name}");
     }
     // A policy change with a condition is still a policy change, but not public.
@@ -261,6 +262,7 @@ fn ordinary_logs_and_other_sources_are_untouched() {
         record(fixture!("forced-repository-delete")),
     ];
     records[1].msg_id = "finding".into();
+    records[1].kind = RecordKind::Finding;
     let before = records.clone();
     Detections::new(&[], None).apply(&mut records);
     assert_eq!(records, before);
@@ -276,5 +278,5 @@ fn disabled_rules_do_not_fire_and_the_sd_id_follows_the_configuration() {
         Some("ecr-repository-policy-changed")
     );
     assert_eq!(records[0].severity, Severity::Warning);
-    assert_eq!(records[0].tags.as_ref().unwrap().id, "detection@55555");
+    assert_eq!(records[0].detection.as_ref().unwrap().id, "detection@55555");
 }

@@ -234,7 +234,7 @@ impl<F: FindingsSource> Forwarder<F> {
             }
         };
         let findings = FindingCounts::of(&records);
-        let detections = records.iter().filter(|r| r.tags.is_some()).count() as u64;
+        let detections = records.iter().filter(|r| r.detection.is_some()).count() as u64;
         drop(records);
         metrics.split_parts += (batch.messages() - batch.records()) as u64;
 

@@ -9,7 +9,7 @@ use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
 
 use super::Limits;
-use crate::record::{Origin, Record, Severity};
+use crate::record::{Origin, Record, RecordKind, Severity};
 
 #[derive(Debug, thiserror::Error)]
 pub enum DecodeError {
@@ -173,13 +173,14 @@ pub fn records(data: LogData, limits: Limits) -> Result<Vec<Record>, DecodeError
         .log_events
         .into_iter()
         .map(|event| Record {
+            kind: RecordKind::Log,
             origin: Arc::clone(&origin),
             timestamp_ms: event.timestamp,
             msg_id: "log".into(),
             severity: Severity::Informational,
             id: Some(event.id),
             payload: event.message,
-            tags: None,
+            detection: None,
         })
         .collect())
 }

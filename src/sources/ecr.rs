@@ -11,7 +11,7 @@ use crate::findings::{
     BasicFinding, EnhancedFinding, FindingsError, FindingsSource, ScanTarget, Unavailable,
     VulnerablePackage,
 };
-use crate::record::{Origin, Record, Severity};
+use crate::record::{Origin, Record, RecordKind, Severity};
 use crate::time::{now_ms, parse_rfc3339_ms, rfc3339};
 
 /// The `Event Source:` of every scan record.
@@ -192,13 +192,14 @@ pub async fn records(
     let mut push = |severity: Severity, id: String, payload: String| {
         highest = Some(highest.map_or(severity, |h| h.more_severe(severity)));
         out.push(Record {
+            kind: RecordKind::Finding,
             origin: Arc::clone(&origin),
             timestamp_ms: scan_ms,
             msg_id: "finding".into(),
             severity,
             id: Some(id),
             payload,
-            tags: None,
+            detection: None,
         });
     };
     for finding in &fetched.basic {
@@ -233,6 +234,7 @@ pub async fn records(
         reason: fetched.unavailable.map(Unavailable::reason),
     };
     out.push(Record {
+        kind: RecordKind::ScanSummary,
         origin,
         timestamp_ms: scan_ms,
         msg_id: "scanSummary".into(),
@@ -243,7 +245,7 @@ pub async fn records(
             event.meta.id.clone()
         }),
         payload: to_json(&summary),
-        tags: None,
+        detection: None,
     });
     Ok(out)
 }

@@ -3,11 +3,12 @@
 use std::sync::Arc;
 
 use super::EventBridgeMeta;
-use crate::record::{Origin, Record, Severity};
+use crate::record::{Origin, Record, RecordKind, Severity};
 use crate::time::{now_ms, parse_rfc3339_ms};
 
 pub fn record(meta: &EventBridgeMeta, raw: &str) -> Record {
     Record {
+        kind: RecordKind::Event,
         origin: Arc::new(Origin {
             hostname: meta.account.clone(),
             app_name: meta.source.clone(),
@@ -22,7 +23,7 @@ pub fn record(meta: &EventBridgeMeta, raw: &str) -> Record {
         severity: Severity::Informational,
         id: Some(meta.id.clone()).filter(|id| !id.is_empty()),
         payload: compact_json(raw),
-        tags: None,
+        detection: None,
     }
 }
 

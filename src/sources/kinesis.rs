@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::{Limits, SourceError, cloudwatch};
-use crate::record::{Origin, Record, Severity};
+use crate::record::{Origin, Record, RecordKind, Severity};
 
 #[derive(Debug, thiserror::Error)]
 pub enum KinesisError {
@@ -130,13 +130,14 @@ pub fn records(
         ],
     });
     Ok(vec![Record {
+        kind: RecordKind::Log,
         origin,
         timestamp_ms: record.arrival_ms,
         msg_id: "kinesis".into(),
         severity: Severity::Informational,
         id: Some(record.sequence_number.clone()),
         payload,
-        tags: None,
+        detection: None,
     }])
 }
 

@@ -43,10 +43,6 @@ impl Formatter {
         }
     }
 
-    pub fn settings(&self) -> &SyslogSettings {
-        &self.settings
-    }
-
     /// Formats every record. Fails as a whole, before anything is sent, when one record cannot be
     /// written within the size cap.
     pub fn batch(&self, records: &[Record]) -> Result<Batch, FormatError> {
@@ -171,7 +167,7 @@ impl Formatter {
         out.push(b'<');
         push_decimal(
             out,
-            u64::from(self.settings.facility) * 8 + u64::from(record.severity.code()),
+            u64::from(self.settings.facility.code()) * 8 + u64::from(record.severity.code()),
         );
         out.push(b'>');
     }
@@ -205,7 +201,7 @@ impl Formatter {
                 .chain(record.id.as_deref().map(|id| ("id", id)));
             any |= push_sd_element(out, sd_id, params);
         }
-        if let Some(tags) = &record.tags {
+        if let Some(tags) = &record.detection {
             let params = tags
                 .params
                 .iter()
@@ -343,7 +339,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::record::{Origin, SdElement, Severity};
+    use crate::record::{Origin, RecordKind, SdElement, Severity};
 
     fn settings() -> SyslogSettings {
         SyslogSettings {
@@ -354,6 +350,7 @@ mod tests {
 
     fn record(payload: &str) -> Record {
         Record {
+            kind: RecordKind::Log,
             origin: Arc::new(Origin {
                 hostname: "123456789012".into(),
                 app_name: "orders-api".into(),
@@ -368,7 +365,7 @@ mod tests {
             severity: Severity::Informational,
             id: Some("3719".into()),
             payload: payload.into(),
-            tags: None,
+            detection: None,
         }
     }
 
@@ -445,7 +442,7 @@ mod tests {
     #[test]
     fn tags_element_follows_the_origin_element() {
         let mut rec = record("x");
-        rec.tags = Some(Box::new(SdElement {
+        rec.detection = Some(Box::new(SdElement {
             id: "detection@32473".into(),
             params: vec![("rule", "a\"]b".into()), ("empty", String::new())],
         }));
@@ -466,7 +463,7 @@ mod tests {
             &rec,
         );
         assert!(text.contains(" log [detection@32473 rule="));
-        rec.tags = Some(Box::new(SdElement {
+        rec.detection = Some(Box::new(SdElement {
             id: "detection@32473".into(),
             params: vec![("empty", String::new())],
         }));
