@@ -15,4 +15,7 @@ pub mod replay;
 pub mod sources;
 pub mod syslog;
 pub mod time;
+
+#[cfg(test)]
+mod test_support;
 pub mod transport;

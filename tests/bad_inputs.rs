@@ -4,7 +4,6 @@
 
 mod harness;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use aws_syslog_forwarder::findings::FileFindings;
@@ -12,23 +11,13 @@ use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::sources::Limits;
 use aws_syslog_forwarder::syslog::{Framing, SyslogSettings};
 use aws_syslog_forwarder::transport::{Sink, WriterSink};
-use base64::Engine;
-use flate2::write::GzEncoder;
 use harness::forwarding::{deadline, event, settings, subscription};
 use regex::Regex;
 use serde_json::json;
 
 const OWN_LOG_GROUP: &str = "/aws/lambda/forwarder";
 
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(bytes).expect("gzip");
-    gz.finish().expect("gzip")
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
+use harness::encode::{base64 as b64, gzip};
 
 fn awslogs(data: &str) -> String {
     json!({"awslogs": {"data": data}}).to_string()

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use harness::batches::*;
 use harness::emulator::{Emulator, FunctionProcess};
+use harness::encode::gzip;
 use harness::faulty::{Fault, FaultyProxy};
 use harness::rsyslog::{Received, Rsyslog};
 use harness::test_dir;

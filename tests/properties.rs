@@ -2,7 +2,8 @@
 //! an error or well-formed output, and what goes in comes out again. `fuzz/` drives the same code
 //! with coverage guidance for longer (`make fuzz`).
 
-use std::io::Write;
+mod harness;
+
 use std::sync::Arc;
 
 use aws_syslog_forwarder::findings::{BasicFinding, FindingsPage, ScanFindings, StaticFindings};
@@ -11,9 +12,7 @@ use aws_syslog_forwarder::sources::{self, Event, Limits, SourceError, cloudwatch
 use aws_syslog_forwarder::syslog::{
     Facility, FormatError, Formatter, Framing, SyslogFormat, SyslogSettings,
 };
-use base64::Engine;
-use flate2::Compression;
-use flate2::write::GzEncoder;
+use harness::encode::{base64 as b64, frames, gzip};
 use proptest::prelude::*;
 use proptest::sample::select;
 use serde_json::{Value, json};
@@ -200,39 +199,6 @@ fn header_field(value: &str, max: usize) -> String {
         .map(|c| if c.is_ascii_graphic() { c } else { '_' })
         .collect();
     if field.is_empty() { "-".into() } else { field }
-}
-
-/// Splits the stream into messages by its framing; panics (fails the property) on a malformed frame.
-fn frames(framing: Framing, mut bytes: &[u8]) -> Vec<String> {
-    let mut out = Vec::new();
-    match framing {
-        Framing::OctetCounting => {
-            while !bytes.is_empty() {
-                let space = bytes.iter().position(|b| *b == b' ').expect("LEN SP");
-                let len: usize = std::str::from_utf8(&bytes[..space])
-                    .unwrap()
-                    .parse()
-                    .expect("decimal LEN");
-                assert!(
-                    space + 1 + len <= bytes.len(),
-                    "frame longer than the stream"
-                );
-                out.push(String::from_utf8(bytes[space + 1..space + 1 + len].to_vec()).unwrap());
-                bytes = &bytes[space + 1 + len..];
-            }
-        }
-        Framing::Lf => {
-            assert_eq!(
-                bytes.last(),
-                Some(&b'\n'),
-                "LF framing ends every message with LF"
-            );
-            for line in bytes[..bytes.len() - 1].split(|b| *b == b'\n') {
-                out.push(String::from_utf8(line.to_vec()).unwrap());
-            }
-        }
-    }
-    out
 }
 
 fn decimal_width(n: usize) -> usize {
@@ -477,16 +443,6 @@ fn frames_or_none(framing: Framing, bytes: &[u8]) -> usize {
 
 // ---------------------------------------------------------------------------------------------
 // CloudWatch Logs decoder
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = GzEncoder::new(Vec::new(), Compression::fast());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
-
-fn b64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 /// (id, timestamp, message) of a log event.
 fn log_events() -> impl Strategy<Value = Vec<(String, i64, String)>> {

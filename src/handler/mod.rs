@@ -275,12 +275,9 @@ impl<F: FindingsSource> Forwarder<F> {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use base64::Engine;
-
     use super::*;
     use crate::findings::StaticFindings;
+    use crate::test_support::{base64, gzip};
     use crate::transport::WriterSink;
 
     fn subscription(log_group: &str) -> String {
@@ -289,9 +286,7 @@ mod tests {
             "logStream": "s", "subscriptionFilters": ["f"],
             "logEvents": [{"id": "1", "timestamp": 1_795_341_600_000_i64, "message": "hello"}],
         });
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        gz.write_all(data.to_string().as_bytes()).unwrap();
-        let b64 = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
+        let b64 = base64(&gzip(data.to_string().as_bytes()));
         serde_json::json!({"awslogs": {"data": b64}}).to_string()
     }
 

@@ -187,22 +187,8 @@ pub fn records(data: LogData, limits: Limits) -> Result<Vec<Record>, DecodeError
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
-    use flate2::Compression;
-    use flate2::write::GzEncoder;
-
     use super::*;
-
-    fn gzip(bytes: &[u8]) -> Vec<u8> {
-        let mut encoder = GzEncoder::new(Vec::new(), Compression::default());
-        encoder.write_all(bytes).unwrap();
-        encoder.finish().unwrap()
-    }
-
-    fn b64(bytes: &[u8]) -> String {
-        base64::engine::general_purpose::STANDARD.encode(bytes)
-    }
+    use crate::test_support::{base64 as b64, gzip};
 
     const DATA: &str = r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"/aws/lambda/orders-api","logStream":"2026/11/22/[$LATEST]abc","subscriptionFilters":["f"],"logEvents":[{"id":"37190000000000000000000000000000000000000000000000000000","timestamp":1795341600123,"message":"first line"},{"id":"37190000000000000000000000000000000000000000000000000001","timestamp":1795341600124,"message":"{\"eventSource\":\"ecr.amazonaws.com\"}\n"}]}"#;
 

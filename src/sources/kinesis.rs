@@ -143,16 +143,15 @@ pub fn records(
 
 #[cfg(test)]
 mod tests {
-    use std::io::Write;
-
     use super::*;
+    use crate::test_support::{base64, gzip};
 
     fn event_record(data: &[u8]) -> KinesisRecord {
         let raw = serde_json::json!({
             "kinesis": {
                 "kinesisSchemaVersion": "1.0", "partitionKey": "pk-1",
                 "sequenceNumber": "49590338271490256608559692538361571095921575989136588898",
-                "data": base64::engine::general_purpose::STANDARD.encode(data),
+                "data": base64(data),
                 "approximateArrivalTimestamp": 1_795_341_600.123_f64,
             },
             "eventSource": "aws:kinesis", "eventVersion": "1.0",
@@ -183,9 +182,7 @@ mod tests {
     #[test]
     fn gzip_is_cloudwatch_logs_data_from_the_source_account() {
         let data = br#"{"messageType":"DATA_MESSAGE","owner":"444455556666","logGroup":"/aws/lambda/orders","logStream":"s","subscriptionFilters":["f"],"logEvents":[{"id":"1","timestamp":1795341600000,"message":"a"},{"id":"2","timestamp":1795341600001,"message":"b"}]}"#;
-        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        gz.write_all(data).unwrap();
-        let record = event_record(&gz.finish().unwrap());
+        let record = event_record(&gzip(data));
         let records = records(&record, Limits::default(), None).unwrap();
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].origin.hostname, "444455556666");

@@ -1,23 +1,12 @@
 //! Kinesis and SQS events built the way AWS builds them: Kinesis records carrying what a CloudWatch
 //! Logs destination writes (gzip of the subscription JSON), SQS records carrying event bodies.
 
-use std::io::Write;
-
-use base64::Engine;
 use serde_json::{Value, json};
+
+use super::encode::base64;
 
 pub const STREAM_ARN: &str = "arn:aws:kinesis:eu-west-1:999988887777:stream/central-logs";
 pub const QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:999988887777:forwarder-failures";
-
-pub fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    gz.write_all(bytes).expect("gzip in memory");
-    gz.finish().expect("gzip in memory")
-}
-
-pub fn base64(bytes: &[u8]) -> String {
-    base64::engine::general_purpose::STANDARD.encode(bytes)
-}
 
 /// The subscription JSON of a DATA_MESSAGE from `owner`'s `log_group`, one log event per message;
 /// event ids start at `first_id`.
@@ -117,5 +106,5 @@ pub fn failure_record(original: &str) -> String {
 
 /// `{"awslogs":{"data":…}}` for `log_data`.
 pub fn awslogs_event(log_data: &Value) -> String {
-    json!({"awslogs": {"data": base64(&gzip(log_data.to_string().as_bytes()))}}).to_string()
+    super::encode::awslogs(&log_data.to_string())
 }

@@ -7,10 +7,8 @@ use std::time::Duration;
 use aws_syslog_forwarder::config::{Destination, TlsSettings};
 use aws_syslog_forwarder::findings::FileFindings;
 use aws_syslog_forwarder::handler::Forwarder;
-use aws_syslog_forwarder::syslog::SyslogSettings;
+use aws_syslog_forwarder::syslog::{Framing, SyslogSettings};
 use aws_syslog_forwarder::transport::{RetryPolicy, Sink, SyslogSender};
-use base64::Engine;
-use flate2::write::GzEncoder;
 use tokio::time::Instant;
 
 use super::rsyslog::Received;
@@ -78,23 +76,14 @@ pub async fn expected_messages(
 ) -> Vec<String> {
     let records = forwarder.records(raw_event).await.expect("event decodes");
     let batch = forwarder.batch(&records).expect("records format");
-    let mut bytes = batch.bytes();
-    if bytes.first() == Some(&b'<') {
-        // LF framing: one message per line.
-        let text = String::from_utf8(bytes.to_vec()).expect("UTF-8");
-        return text.lines().map(str::to_owned).collect();
-    }
-    let mut out = Vec::new();
-    while !bytes.is_empty() {
-        let space = bytes.iter().position(|b| *b == b' ').expect("octet count");
-        let len: usize = std::str::from_utf8(&bytes[..space])
-            .unwrap()
-            .parse()
-            .unwrap();
-        out.push(String::from_utf8(bytes[space + 1..space + 1 + len].to_vec()).unwrap());
-        bytes = &bytes[space + 1 + len..];
-    }
-    out
+    let bytes = batch.bytes();
+    // LF-framed messages start with their PRI; octet-counted ones with their length.
+    let framing = if bytes.first() == Some(&b'<') {
+        Framing::Lf
+    } else {
+        Framing::OctetCounting
+    };
+    super::encode::frames(framing, bytes)
 }
 
 /// rsyslog drops one trailing LF and writes the other control characters of a received message
@@ -129,8 +118,5 @@ pub fn subscription(log_group: &str, messages: &[&str]) -> String {
         "messageType": "DATA_MESSAGE", "owner": "123456789012", "logGroup": log_group,
         "logStream": "stream-1", "subscriptionFilters": ["siem"], "logEvents": events,
     });
-    let mut gz = GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, data.to_string().as_bytes()).unwrap();
-    let b64 = base64::engine::general_purpose::STANDARD.encode(gz.finish().unwrap());
-    serde_json::json!({"awslogs": {"data": b64}}).to_string()
+    super::encode::awslogs(&data.to_string())
 }

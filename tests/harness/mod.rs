@@ -5,6 +5,7 @@
 pub mod batches;
 pub mod certs;
 pub mod emulator;
+pub mod encode;
 pub mod faulty;
 pub mod forwarding;
 pub mod moto;
