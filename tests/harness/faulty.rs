@@ -226,3 +226,54 @@ impl SlowReader {
         self.read.load(Ordering::SeqCst)
     }
 }
+
+/// A transparent two-way TCP relay in front of a receiver that counts the connections it sees (TLS
+/// passes through untouched).
+pub struct CountingRelay {
+    running: Running,
+}
+
+impl CountingRelay {
+    pub fn start(upstream_port: u16) -> CountingRelay {
+        let running = Running::start(256 * 1024, move |_, client, stop| {
+            let Ok(upstream) = TcpStream::connect(("127.0.0.1", upstream_port)) else {
+                return;
+            };
+            let pump = |mut from: TcpStream, mut to: TcpStream, stop: &AtomicBool| {
+                from.set_read_timeout(Some(POLL)).expect("read timeout");
+                let mut buf = vec![0u8; 16 * 1024];
+                while !stop.load(Ordering::SeqCst) {
+                    match from.read(&mut buf) {
+                        Ok(0) => break,
+                        Ok(n) => {
+                            if to.write_all(&buf[..n]).is_err() {
+                                break;
+                            }
+                        }
+                        Err(e)
+                            if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut) => {}
+                        Err(_) => break,
+                    }
+                }
+                let _ = to.shutdown(std::net::Shutdown::Write);
+            };
+            let (client_in, upstream_out) = (
+                client.try_clone().expect("clone client"),
+                upstream.try_clone().expect("clone upstream"),
+            );
+            std::thread::scope(|scope| {
+                scope.spawn(|| pump(client_in, upstream_out, stop));
+                pump(upstream, client, stop);
+            });
+        });
+        CountingRelay { running }
+    }
+
+    pub fn port(&self) -> u16 {
+        self.running.port
+    }
+
+    pub fn connections(&self) -> usize {
+        self.running.accepted.load(Ordering::SeqCst)
+    }
+}
