@@ -142,13 +142,12 @@ fn is_control(b: u8) -> bool {
     b < 0x20 || b == 0x7f
 }
 
-/// Bytes a message takes once rsyslog has stored it: each control character as `#ooo`, plus the
-/// 3-byte margin rsyslog leaves for a message with any escape (the formatter's `stored_len`).
+/// Bytes a message takes once rsyslog has stored it: rsyslog escapes each control character as
+/// `#ooo` (`parser.escapeControlCharactersOnReceive`, on by default), four bytes for one. The
+/// formatter keeps a further margin of its own; whether rsyslog stores its parts whole is checked
+/// against rsyslog itself in `tests/rsyslog_limits.rs`.
 fn stored_len(message: &str) -> usize {
-    match message.bytes().filter(|b| is_control(*b)).count() {
-        0 => message.len(),
-        n => message.len() + 3 * n + 3,
-    }
+    message.len() + 3 * message.bytes().filter(|b| is_control(*b)).count()
 }
 
 /// The line-break escape LF framing applies (`#012` / `#015`, rsyslog's notation).
