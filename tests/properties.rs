@@ -475,16 +475,36 @@ proptest! {
     #![proptest_config(cases(48))]
 
     #[test]
-    fn any_awslogs_data_is_an_error_or_records(
-        data in prop_oneof![
-            text(200),
-            "[A-Za-z0-9+/=]{0,200}",
-            proptest::collection::vec(any::<u8>(), 0..200).prop_map(|b| b64(&b)),
-            proptest::collection::vec(any::<u8>(), 0..200).prop_map(|b| b64(&gzip(&b))),
+    fn any_awslogs_data_fails_at_its_layer_or_gives_its_records(
+        (layer, data) in prop_oneof![
+            text(200).prop_map(|t| ("text", t)),
+            "[A-Za-z0-9+/=]{0,200}".prop_map(|t| ("text", t)),
+            proptest::collection::vec(any::<u8>(), 0..200)
+                .prop_filter("not gzip", |b| !b.starts_with(&[0x1f, 0x8b]))
+                .prop_map(|b| ("base64", b64(&b))),
+            proptest::collection::vec(any::<u8>(), 0..200).prop_map(|b| ("gzip", b64(&gzip(&b)))),
         ]
     ) {
-        if let Ok(data) = cloudwatch::decode(&data, Limits::default()) {
-            let _ = cloudwatch::records(data, Limits::default());
+        use cloudwatch::DecodeError as E;
+        match cloudwatch::decode(&data, Limits::default()) {
+            Ok(decoded) => {
+                // Only a real subscription payload decodes; its records are its log events.
+                let events = decoded.log_events.len();
+                let data_message = decoded.message_type == "DATA_MESSAGE";
+                let records = cloudwatch::records(decoded, Limits::default());
+                prop_assert_eq!(records.map(|r| r.len()).ok(), Some(if data_message { events } else { 0 }));
+            }
+            Err(e) => match layer {
+                // Text is rejected as base64, or (valid base64 by chance) as gzip.
+                "text" => prop_assert!(matches!(e, E::Base64(_) | E::Gzip(_)), "{}", e),
+                // Valid base64 of bytes that are not gzip fails at gunzip.
+                "base64" => prop_assert!(matches!(e, E::Gzip(_)), "{}", e),
+                // Valid gzip of random bytes fails as JSON or as log data.
+                _ => prop_assert!(
+                    matches!(e, E::Json(_) | E::MissingField(_) | E::MessageType(_)),
+                    "{}", e
+                ),
+            },
         }
     }
 
