@@ -13,3 +13,9 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 pub fn base64(bytes: &[u8]) -> String {
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+pub fn unbase64(text: &str) -> Vec<u8> {
+    base64::engine::general_purpose::STANDARD
+        .decode(text.trim())
+        .expect("base64")
+}

@@ -1,12 +1,17 @@
 //! CloudWatch Logs subscription payloads: `awslogs.data` is base64 of gzip (possibly several members)
 //! of the log data JSON. One record per log event; control messages yield none.
 
+mod input;
+mod stream;
+
 use std::io::Read;
 use std::sync::Arc;
 
 use base64::Engine;
 use flate2::read::MultiGzDecoder;
 use serde::Deserialize;
+
+pub use stream::{EventBuf, LogMeta, LogStream};
 
 use super::Limits;
 use crate::record::{Origin, Record, RecordKind, Severity};
