@@ -2,6 +2,7 @@
 //! batches go item by item ([`items`]) and answer with a partial batch response.
 
 mod items;
+mod stream;
 
 use serde::Serialize;
 use tokio::sync::Mutex;
@@ -62,6 +63,33 @@ pub enum ForwardError {
          findings); raise the function's timeout"
     )]
     DeadlineWhileReading,
+    #[error(
+        "{delivered} records of the event were delivered before this: {error}; the retry sends \
+         them again (same ids)"
+    )]
+    PartlyDelivered {
+        delivered: usize,
+        error: Box<ForwardError>,
+    },
+}
+
+impl ForwardError {
+    /// `self`, noting that `delivered` records went out before it happened.
+    fn after(self, delivered: usize) -> ForwardError {
+        if delivered == 0 {
+            return self;
+        }
+        match self {
+            ForwardError::Delivery(mut e) => {
+                e.delivered += delivered;
+                ForwardError::Delivery(e)
+            }
+            other => ForwardError::PartlyDelivered {
+                delivered,
+                error: Box::new(other),
+            },
+        }
+    }
 }
 
 impl ForwardError {
@@ -89,6 +117,7 @@ impl ForwardError {
             ForwardError::Source(SourceError::Scan(ScanError::Findings(_))) => "FindingsError",
             ForwardError::Format(_) => "FormatError",
             ForwardError::DeadlineWhileReading => "DeadlineExceeded",
+            ForwardError::PartlyDelivered { error, .. } => error.error_type(),
             ForwardError::Delivery(e) => match e.cause {
                 TransportError::DeadlineExceeded => "DeadlineExceeded",
                 _ if e.cause.is_permanent() => "ReceiverRefused",
@@ -115,6 +144,8 @@ pub struct Forwarder<F> {
     own_log_group: Option<String>,
     detections: Option<Detections>,
     sink: Mutex<Sink>,
+    /// Buffers of the streaming path, kept for the next invocation of a warm instance.
+    buffers: std::sync::Mutex<stream::Buffers>,
 }
 
 impl<F: FindingsSource> Forwarder<F> {
@@ -126,6 +157,7 @@ impl<F: FindingsSource> Forwarder<F> {
             own_log_group: None,
             detections: None,
             sink: Mutex::new(sink),
+            buffers: std::sync::Mutex::default(),
         }
     }
 
@@ -187,6 +219,9 @@ impl<F: FindingsSource> Forwarder<F> {
         sources::check_bounds(raw_event, self.limits)?;
         let event = sources::classify(raw_event)?;
         let event = match event {
+            sources::Event::CloudWatchLogs(data) => {
+                return self.forward_cloudwatch(&data, deadline, metrics).await;
+            }
             sources::Event::Kinesis(raws) => {
                 return self.forward_kinesis(&raws, deadline, metrics).await;
             }
@@ -236,8 +271,25 @@ impl<F: FindingsSource> Forwarder<F> {
         let findings = FindingCounts::of(&records);
         let detections = records.iter().filter(|r| r.detection.is_some()).count() as u64;
         drop(records);
-        metrics.split_parts += (batch.messages() - batch.records()) as u64;
+        let delivered = self.deliver(&batch, deadline, metrics).await?;
+        metrics.findings.add(findings);
+        metrics.detections += detections;
+        Ok(Outcome {
+            records: batch.records(),
+            messages: batch.messages(),
+            delivered,
+            batch: None,
+        })
+    }
 
+    /// Delivers a formatted batch; counts into `metrics` what was sent and confirmed.
+    async fn deliver(
+        &self,
+        batch: &Batch,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<usize, DeliveryError> {
+        metrics.split_parts += (batch.messages() - batch.records()) as u64;
         let mut stats = DeliveryStats::default();
         let delivered = self
             .sink
@@ -253,23 +305,14 @@ impl<F: FindingsSource> Forwarder<F> {
         if let Some(flush) = stats.flush {
             metrics.flush_ms = Some(metrics.flush_ms.unwrap_or_default() + ms(flush));
         }
-        let delivered = match delivered {
-            Ok(delivered) => delivered,
+        match &delivered {
+            Ok(delivered) => metrics.records_forwarded += *delivered as u64,
             Err(e) => {
                 metrics.records_forwarded += e.delivered as u64;
                 metrics.records_failed += e.failed as u64;
-                return Err(e.into());
             }
-        };
-        metrics.records_forwarded += delivered as u64;
-        metrics.findings.add(findings);
-        metrics.detections += detections;
-        Ok(Outcome {
-            records: batch.records(),
-            messages: batch.messages(),
-            delivered,
-            batch: None,
-        })
+        }
+        delivered
     }
 }
 

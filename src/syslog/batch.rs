@@ -31,6 +31,32 @@ impl Batch {
         &self.bytes
     }
 
+    /// Empties the batch, keeping its buffers for the next records.
+    pub fn clear(&mut self) {
+        self.bytes.clear();
+        self.record_ends.clear();
+        self.messages = 0;
+    }
+
+    /// Appends a record's framed messages (written by `write` into the byte buffer).
+    pub(super) fn push_record<E>(
+        &mut self,
+        write: impl FnOnce(&mut Vec<u8>) -> Result<usize, E>,
+    ) -> Result<(), E> {
+        let start = self.bytes.len();
+        match write(&mut self.bytes) {
+            Ok(messages) => {
+                self.messages += messages;
+                self.record_ends.push(self.bytes.len());
+                Ok(())
+            }
+            Err(e) => {
+                self.bytes.truncate(start);
+                Err(e)
+            }
+        }
+    }
+
     pub fn records(&self) -> usize {
         self.record_ends.len()
     }

@@ -58,6 +58,17 @@ impl Formatter {
         Ok(Batch::parts(bytes, ends, messages))
     }
 
+    /// Appends one record to `batch`; `head` is scratch space kept between calls. On error the
+    /// batch is unchanged.
+    pub fn append(
+        &self,
+        batch: &mut Batch,
+        head: &mut Vec<u8>,
+        record: &Record,
+    ) -> Result<(), FormatError> {
+        batch.push_record(|out| self.encode_with(record, head, out))
+    }
+
     /// Appends one record's framed message(s) to `out`; returns how many messages it took.
     pub fn encode(&self, record: &Record, out: &mut Vec<u8>) -> Result<usize, FormatError> {
         self.encode_with(record, &mut Vec::with_capacity(512), out)

@@ -158,36 +158,52 @@ pub fn records(data: LogData, limits: Limits) -> Result<Vec<Record>, DecodeError
             limit: limits.max_message_bytes,
         });
     }
-    let app_name = data
-        .log_group
+    let origin = origin(&data.owner, &data.log_group, &data.log_stream);
+    Ok(data
+        .log_events
+        .into_iter()
+        .map(|event| {
+            let mut record = log_record(Arc::clone(&origin));
+            record.timestamp_ms = event.timestamp;
+            record.id = Some(event.id);
+            record.payload = event.message;
+            record
+        })
+        .collect())
+}
+
+/// What every record of one payload shares: HOSTNAME and `account` the owner (the source account),
+/// APP-NAME the last segment of the log group, Event Source the log group.
+pub fn origin(owner: &str, log_group: &str, log_stream: &str) -> Arc<Origin> {
+    let app_name = log_group
         .rsplit('/')
         .find(|segment| !segment.is_empty())
         .unwrap_or("cloudwatch")
         .to_owned();
-    let origin = Arc::new(Origin {
-        hostname: data.owner.clone(),
+    Arc::new(Origin {
+        hostname: owner.to_owned(),
         app_name,
-        source: data.log_group.clone(),
+        source: log_group.to_owned(),
         params: vec![
-            ("account", data.owner),
-            ("logGroup", data.log_group),
-            ("logStream", data.log_stream),
+            ("account", owner.to_owned()),
+            ("logGroup", log_group.to_owned()),
+            ("logStream", log_stream.to_owned()),
         ],
-    });
-    Ok(data
-        .log_events
-        .into_iter()
-        .map(|event| Record {
-            kind: RecordKind::Log,
-            origin: Arc::clone(&origin),
-            timestamp_ms: event.timestamp,
-            msg_id: "log".into(),
-            severity: Severity::Informational,
-            id: Some(event.id),
-            payload: event.message,
-            detection: None,
-        })
-        .collect())
+    })
+}
+
+/// A log record of `origin` with empty fields, to be filled per log event.
+pub fn log_record(origin: Arc<Origin>) -> Record {
+    Record {
+        kind: RecordKind::Log,
+        origin,
+        timestamp_ms: 0,
+        msg_id: "log".into(),
+        severity: Severity::Informational,
+        id: Some(String::new()),
+        payload: String::new(),
+        detection: None,
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,182 @@
+//! CloudWatch Logs payloads from socket to socket in one pass: each log event is scanned into one
+//! reused record, tagged, formatted into a bounded batch, and the batch is delivered each time it
+//! fills. Memory stays at the compressed payload plus a few MiB, whatever the payload expands to.
+
+use std::borrow::Cow;
+
+use base64::Engine;
+use tokio::time::Instant;
+
+use super::{ForwardError, Forwarder, Outcome};
+use crate::findings::FindingsSource;
+use crate::metrics::Metrics;
+use crate::record::{Record, Severity};
+use crate::sources::SourceError;
+use crate::sources::cloudwatch::{self, DecodeError, EventBuf, LogStream};
+use crate::syslog::Batch;
+
+/// Formatted bytes held before they are delivered. The first batch of an event is also its
+/// validation window: an event whose fault shows within it sends nothing.
+const BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// What the streaming path reuses from one invocation to the next.
+#[derive(Default)]
+pub(super) struct Buffers {
+    window: Vec<u8>,
+    compressed: Vec<u8>,
+    batch: Batch,
+    head: Vec<u8>,
+    event: EventBuf,
+}
+
+impl<F: FindingsSource> Forwarder<F> {
+    pub(super) async fn forward_cloudwatch(
+        &self,
+        data: &Cow<'_, str>,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<Outcome, ForwardError> {
+        let mut buffers = std::mem::take(
+            &mut *self
+                .buffers
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        );
+        let result = self
+            .stream_cloudwatch(data, &mut buffers, deadline, metrics)
+            .await;
+        buffers.batch.clear();
+        *self
+            .buffers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = buffers;
+        result
+    }
+
+    async fn stream_cloudwatch(
+        &self,
+        data: &str,
+        buffers: &mut Buffers,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<Outcome, ForwardError> {
+        let Buffers {
+            window,
+            compressed,
+            batch,
+            head,
+            event,
+        } = buffers;
+        compressed.clear();
+        base64::engine::general_purpose::STANDARD
+            .decode_vec(data.trim(), compressed)
+            .map_err(|e| SourceError::from(DecodeError::Base64(e)))?;
+        let mut stream = LogStream::open(compressed, self.limits, std::mem::take(window))
+            .map_err(SourceError::from)?;
+        let meta = stream.meta().clone();
+        if self
+            .own_log_group
+            .as_deref()
+            .is_some_and(|own| own == meta.log_group)
+        {
+            return Err(SourceError::OwnLogGroup(meta.log_group).into());
+        }
+        let mut record = cloudwatch::log_record(cloudwatch::origin(
+            &meta.owner,
+            &meta.log_group,
+            &meta.log_stream,
+        ));
+        let mut outcome = Outcome::default();
+        batch.clear();
+        let result = loop {
+            match stream.next_into(event) {
+                Ok(true) => {}
+                Ok(false) => break Ok(()),
+                Err(e) => break Err(ForwardError::from(SourceError::from(e))),
+            }
+            // A control message is read to its end (so a broken one is still an error) and
+            // forwards nothing.
+            if !meta.is_data() {
+                continue;
+            }
+            metrics.records_in += 1;
+            self.fill(&mut record, event);
+            if record.detection.is_some() {
+                metrics.detections += 1;
+            }
+            if let Err(e) = self.formatter.append(batch, head, &record) {
+                break Err(e.into());
+            }
+            if batch.bytes().len() >= BATCH_BYTES {
+                if let Err(e) = self
+                    .flush_batch(batch, &mut outcome, deadline, metrics)
+                    .await
+                {
+                    break Err(e);
+                }
+            }
+        };
+        if let Err(error) = result {
+            // Records decoded but never sent count as failed, so the counts add up.
+            metrics.records_failed += batch.records() as u64;
+            let error = match error {
+                ForwardError::Delivery(mut e) => {
+                    let rest = count_rest(&mut stream, event);
+                    metrics.records_failed += rest as u64;
+                    e.failed += rest;
+                    ForwardError::Delivery(e)
+                }
+                other => other,
+            };
+            *window = stream.into_buffer();
+            return Err(error.after(outcome.delivered));
+        }
+        *window = stream.into_buffer();
+        self.flush_batch(batch, &mut outcome, deadline, metrics)
+            .await?;
+        Ok(outcome)
+    }
+
+    /// The record for one log event: the event's strings move in (no copy; the record's previous
+    /// buffers go to the event for the next one), detections tag it.
+    fn fill(&self, record: &mut Record, event: &mut EventBuf) {
+        record.timestamp_ms = event.timestamp;
+        std::mem::swap(&mut record.payload, &mut event.message);
+        match record.id.as_mut() {
+            Some(id) => std::mem::swap(id, &mut event.id),
+            None => record.id = Some(std::mem::take(&mut event.id)),
+        }
+        record.severity = Severity::Informational;
+        record.detection = None;
+        self.detect(std::slice::from_mut(record));
+    }
+
+    /// Delivers what the batch holds and empties it.
+    async fn flush_batch(
+        &self,
+        batch: &mut Batch,
+        outcome: &mut Outcome,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<(), ForwardError> {
+        if batch.is_empty() {
+            return Ok(());
+        }
+        let result = self.deliver(batch, deadline, metrics).await;
+        outcome.records += batch.records();
+        outcome.messages += batch.messages();
+        batch.clear();
+        outcome.delivered += result?;
+        Ok(())
+    }
+}
+
+/// The events left in the stream, read without forwarding them, so a failed delivery still says
+/// how many records the event held.
+fn count_rest(stream: &mut LogStream<'_>, event: &mut EventBuf) -> usize {
+    let mut rest = 0;
+    while let Ok(true) = stream.next_into(event) {
+        rest += 1;
+    }
+    rest
+}
