@@ -295,7 +295,7 @@ impl<F: FindingsSource> Forwarder<F> {
             .sink
             .lock()
             .await
-            .deliver(&batch, deadline, &mut stats)
+            .deliver(batch, deadline, &mut stats)
             .await;
         metrics.bytes_sent += stats.bytes_sent;
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1_000.0;

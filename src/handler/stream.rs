@@ -2,8 +2,6 @@
 //! reused record, tagged, formatted into a bounded batch, and the batch is delivered each time it
 //! fills. Memory stays at the compressed payload plus a few MiB, whatever the payload expands to.
 
-use std::borrow::Cow;
-
 use base64::Engine;
 use tokio::time::Instant;
 
@@ -32,7 +30,7 @@ pub(super) struct Buffers {
 impl<F: FindingsSource> Forwarder<F> {
     pub(super) async fn forward_cloudwatch(
         &self,
-        data: &Cow<'_, str>,
+        data: &str,
         deadline: Instant,
         metrics: &mut Metrics,
     ) -> Result<Outcome, ForwardError> {
@@ -107,13 +105,12 @@ impl<F: FindingsSource> Forwarder<F> {
             if let Err(e) = self.formatter.append(batch, head, &record) {
                 break Err(e.into());
             }
-            if batch.bytes().len() >= BATCH_BYTES {
-                if let Err(e) = self
+            if batch.bytes().len() >= BATCH_BYTES
+                && let Err(e) = self
                     .flush_batch(batch, &mut outcome, deadline, metrics)
                     .await
-                {
-                    break Err(e);
-                }
+            {
+                break Err(e);
             }
         };
         if let Err(error) = result {
