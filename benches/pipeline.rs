@@ -324,27 +324,186 @@ fn init_ms(sink_port: u16) -> f64 {
     times[times.len() / 2]
 }
 
-/// Peak RSS (MiB) of the release binary replaying the 1 MB CloudTrail payload to the sink.
-fn peak_rss_mib(payload: &Payload, sink_port: u16) -> f64 {
+/// Peak RSS (MiB) of the release binary replaying `event` (written to `name`) to the sink.
+fn peak_rss_mib(event: &str, name: &str, sink_port: u16) -> f64 {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-tmp");
     std::fs::create_dir_all(&dir).expect("bench dir");
-    let file = dir.join("cloudtrail-1mb.json");
-    std::fs::write(&file, &payload.event).expect("write payload");
+    let file = dir.join(name);
+    std::fs::write(&file, event).expect("write payload");
     let mut command = Command::new(BINARY);
     lambda_env(&mut command, "", sink_port);
     command
         .env_remove("AWS_LAMBDA_RUNTIME_API")
         .arg("replay")
         .arg(&file);
-    let status = command.status().expect("run replay");
-    assert!(status.success(), "replay failed");
-    // SAFETY: getrusage fills the struct it is given; this is the only child waited for so far.
+    let child = command.spawn().expect("run replay");
+    let pid = child.id() as libc::pid_t;
+    let mut status = 0;
+    // SAFETY: wait4 fills the status and the struct it is given, for this child only.
     let usage = unsafe {
         let mut usage: libc::rusage = std::mem::zeroed();
-        libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage);
+        let waited = libc::wait4(pid, &mut status, 0, &mut usage);
+        assert_eq!(waited, pid, "wait4 failed");
         usage
     };
+    assert!(
+        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
+        "replay of {name} failed"
+    );
+    let _ = std::fs::remove_file(&file);
     usage.ru_maxrss as f64 / 1024.0
+}
+
+/// One payload size of the memory rows.
+struct SizeRow {
+    decompressed_mib: f64,
+    compressed_mib: f64,
+    events: usize,
+    peak_rss_mib: f64,
+    ours_mb_s: f64,
+    limit_mb_s: f64,
+}
+
+/// Peak RSS and throughput against decompressed size: repetitive CloudTrail records (a burst of one
+/// call compresses about 60:1), replayed by the release binary (RSS) and forwarded in-process (MB/s
+/// of decompressed data), beside the limit row of the same payload.
+fn size_rows(tcp: &DiscardSink) -> Vec<SizeRow> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let plain = forwarder(StaticFindings::default(), tcp.port, None);
+    let deadline = || tokio::time::Instant::now() + Duration::from_secs(120);
+    let mut limit_stream = TcpStream::connect(("127.0.0.1", tcp.port)).expect("connect sink");
+    [1usize, 8, 32, 60]
+        .into_iter()
+        .map(|mib| {
+            let payload = workload::repetitive_cloudtrail(mib << 20);
+            let rss = peak_rss_mib(&payload.event, &format!("repetitive-{mib}mib.json"), tcp.port);
+            let ours = median(|| {
+                runtime
+                    .block_on(plain.forward(&payload.event, deadline()))
+                    .expect("forward");
+            });
+            let limit = median(|| {
+                let before = tcp.received.load(Ordering::Acquire);
+                let text = gunzip(&payload.compressed);
+                limit_stream.write_all(&text).expect("write");
+                tcp.wait_for(before + text.len() as u64);
+            });
+            let mb = payload.decompressed_bytes as f64 / 1e6;
+            SizeRow {
+                decompressed_mib: payload.decompressed_bytes as f64 / 1_048_576.0,
+                compressed_mib: payload.compressed.len() as f64 / 1_048_576.0,
+                events: payload.events,
+                peak_rss_mib: rss,
+                ours_mb_s: mb / ours.as_secs_f64(),
+                limit_mb_s: mb / limit.as_secs_f64(),
+            }
+        })
+        .collect()
+}
+
+/// A 6 MB Kinesis batch of 100 CloudWatch Logs payloads: events/s in-process, peak RSS replayed.
+fn kinesis_row(tcp: &DiscardSink) -> (Row, f64) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let batch = workload::kinesis_batch(100, 6_000_000);
+    let plain = forwarder(StaticFindings::default(), tcp.port, None);
+    let deadline = || tokio::time::Instant::now() + Duration::from_secs(120);
+    let time = median(|| {
+        let outcome = runtime
+            .block_on(plain.forward(&batch.event, deadline()))
+            .expect("forward");
+        assert_eq!(outcome.delivered, batch.events, "every record of the batch");
+    });
+    let rss = peak_rss_mib(&batch.event, "kinesis-6mb.json", tcp.port);
+    let row = Row {
+        name: format!("kinesis_6mb_100_payloads/pipeline_tcp ({:.1} MB event)", batch.event.len() as f64 / 1e6),
+        time,
+        log_bytes: batch.log_bytes,
+        events: batch.events,
+    };
+    (row, rss)
+}
+
+/// Peak RSS and MB/s against decompressed size, as an SVG of two panels.
+fn size_chart(rows: &[SizeRow]) -> String {
+    let (w, h, pad) = (360.0, 240.0, 48.0);
+    let max_x = rows.iter().map(|r| r.decompressed_mib).fold(1.0, f64::max);
+    let panel = |x0: f64, title: &str, unit: &str, series: &[(&str, &str, Vec<f64>)]| {
+        let max_y = series
+            .iter()
+            .flat_map(|(_, _, v)| v.iter().copied())
+            .fold(1.0, f64::max)
+            * 1.15;
+        let px = |x: f64| x0 + pad + x / max_x * (w - 2.0 * pad);
+        let py = |y: f64| h - pad + 12.0 - y / max_y * (h - 2.0 * pad);
+        let mut svg = format!(
+            r#"<g font-family="sans-serif" font-size="11"><text x="{}" y="18" font-size="13" font-weight="bold">{title}</text>"#,
+            x0 + pad
+        );
+        svg.push_str(&format!(
+            r##"<line x1="{0}" y1="{1}" x2="{2}" y2="{1}" stroke="#333"/><line x1="{0}" y1="{1}" x2="{0}" y2="{3}" stroke="#333"/>"##,
+            px(0.0), py(0.0), px(max_x), py(max_y)
+        ));
+        for tick in 0..=4 {
+            let y = max_y * f64::from(tick) / 4.0;
+            svg.push_str(&format!(
+                r##"<text x="{}" y="{}" text-anchor="end">{y:.0}</text><line x1="{}" y1="{2}" x2="{}" y2="{2}" stroke="#ddd"/>"##,
+                px(0.0) - 4.0, py(y) + 4.0, px(0.0), px(max_x)
+            ));
+        }
+        for r in rows {
+            svg.push_str(&format!(
+                r#"<text x="{}" y="{}" text-anchor="middle">{:.0}</text>"#,
+                px(r.decompressed_mib), py(0.0) + 14.0, r.decompressed_mib
+            ));
+        }
+        svg.push_str(&format!(
+            r#"<text x="{}" y="{}" text-anchor="middle">decompressed payload (MiB)</text><text x="{}" y="{}" transform="rotate(-90 {2} {3})" text-anchor="middle">{unit}</text>"#,
+            px(max_x / 2.0), h + 4.0, x0 + 12.0, py(max_y / 2.0)
+        ));
+        for (i, (name, colour, values)) in series.iter().enumerate() {
+            let points: Vec<String> = rows
+                .iter()
+                .zip(values)
+                .map(|(r, v)| format!("{:.1},{:.1}", px(r.decompressed_mib), py(*v)))
+                .collect();
+            svg.push_str(&format!(
+                r#"<polyline fill="none" stroke="{colour}" stroke-width="2" points="{}"/>"#,
+                points.join(" ")
+            ));
+            for p in &points {
+                let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
+                svg.push_str(&format!(r#"<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>"#));
+            }
+            svg.push_str(&format!(
+                r#"<text x="{}" y="{}" fill="{colour}">{name}</text>"#,
+                px(0.0) + 8.0, 36.0 + 14.0 * i as f64
+            ));
+        }
+        svg.push_str("</g>");
+        svg
+    };
+    let rss: Vec<f64> = rows.iter().map(|r| r.peak_rss_mib).collect();
+    let ours: Vec<f64> = rows.iter().map(|r| r.ours_mb_s).collect();
+    let limit: Vec<f64> = rows.iter().map(|r| r.limit_mb_s).collect();
+    format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{}" height="{}" viewBox="0 0 {0} {1}"><rect width="100%" height="100%" fill="white"/>{}{}</svg>
+"#,
+        2.0 * w,
+        h + 12.0,
+        panel(0.0, "Peak RSS of one invocation", "MiB", &[("forwarder (replay)", "#c0392b", rss)]),
+        panel(
+            w,
+            "Throughput",
+            "MB/s of decompressed data",
+            &[("forwarder, TCP", "#2471a3", ours), ("limit: gunzip + write", "#7f8c8d", limit)]
+        ),
+    )
 }
 
 fn size_mib(path: &Path) -> Option<f64> {
@@ -360,11 +519,14 @@ fn main() {
     let cloudtrail = workload::cloudtrail();
     let small = workload::small_lines();
 
-    let rss = peak_rss_mib(&cloudtrail, tcp.port);
+    let rss = peak_rss_mib(&cloudtrail.event, "cloudtrail-1mb.json", tcp.port);
     let init = init_ms(tcp.port);
     let mut rows = log_rows("cloudtrail", &cloudtrail, &tcp, &tls, &pki);
     rows.extend(log_rows("small_lines", &small, &tcp, &tls, &pki));
     rows.extend(findings_rows(&tcp));
+    let (kinesis, kinesis_rss) = kinesis_row(&tcp);
+    rows.push(kinesis);
+    let sizes = size_rows(&tcp);
 
     let find = |name: &str| rows.iter().find(|r| r.name == name).expect("row");
     let ratio = |pipeline: &str, limit: &str| {
@@ -402,6 +564,58 @@ fn main() {
             format!("{m:.2} MiB")
         })
     };
+    report.push_str(
+        "\n### Memory and throughput against payload size\n\n\
+         Repetitive CloudTrail records (compressible as a burst of one call is). Peak RSS: the release \
+         binary replaying one payload to the loopback sink (`wait4`); MB/s: decompressed bytes over the \
+         in-process pipeline time, beside the limit row (gunzip + write) of the same payload.\n\n\
+         | decompressed | compressed | events | peak RSS | MB/s (ours) | MB/s (limit) | ours / limit |\n\
+         |---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in &sizes {
+        report.push_str(&format!(
+            "| {:.1} MiB | {:.2} MiB | {} | {:.1} MiB | {:.0} | {:.0} | {:.2} |\n",
+            r.decompressed_mib,
+            r.compressed_mib,
+            r.events,
+            r.peak_rss_mib,
+            r.ours_mb_s,
+            r.limit_mb_s,
+            r.ours_mb_s / r.limit_mb_s
+        ));
+    }
+    let rss_at = |mib: f64| {
+        sizes
+            .iter()
+            .min_by(|a, b| (a.decompressed_mib - mib).abs().total_cmp(&(b.decompressed_mib - mib).abs()))
+            .map_or(0.0, |r| r.peak_rss_mib)
+    };
+    let (rss_8, rss_60) = (rss_at(8.0), rss_at(60.0));
+    if let Some(path) = std::env::var_os("BENCH_CHART").map(PathBuf::from) {
+        std::fs::write(&path, size_chart(&sizes)).expect("write the chart");
+        report.push_str(&format!(
+            "\n![Peak RSS and MB/s against decompressed payload size]({})\n",
+            path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+        ));
+    }
+    // Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB.
+    let cpu_share = 128.0 / 1769.0;
+    let ct = find("cloudtrail/pipeline_tcp");
+    let cpu_ms_per_1000 = ct.time.as_secs_f64() * 1_000.0 / ct.events as f64 * 1_000.0;
+    let gb_s_per_million = cpu_ms_per_1000 * 1_000.0 / 1_000.0 / cpu_share * 0.125;
+    let arm64_price = 0.000_013_333_4;
+    let requests_per_million = 1e6 / ct.events as f64;
+    let cost_per_million = gb_s_per_million * arm64_price + requests_per_million * 0.20 / 1e6;
+    report.push_str(&format!(
+        "\n**Cost.** {cpu_ms_per_1000:.2} CPU ms per 1,000 CloudTrail records (one core of this machine). \
+         At 128 MB Lambda gives about {:.1} % of a vCPU (one vCPU at 1,769 MB), so a million records take \
+         {gb_s_per_million:.2} GB-s: **${cost_per_million:.4} per million CloudTrail records** on arm64 at \
+         $0.0000133334 per GB-s plus $0.20 per million requests ({requests_per_million:.0} invocations of \
+         {} records). Assumes Graviton runs this code as fast as this x86 core and excludes network \
+         time to the SIEM, which is billed as wall time.\n",
+        cpu_share * 100.0,
+        ct.events
+    ));
     report.push_str(&format!(
         "\n| measure | value | target |\n|---|---:|---:|\n\
          | pipeline / limit, CloudTrail, TCP | {ct_ratio:.2} | ≥ 0.5 |\n\
@@ -410,13 +624,17 @@ fn main() {
          | small events/s, format + TCP, one core | {small_events:.0} | ≥ 500,000 |\n\
          | init (start → first `next`), median of 21 | {init:.1} ms | ≤ 20 ms |\n\
          | peak RSS, 1 MB CloudTrail payload | {rss:.1} MiB | ≤ 64 MiB |\n\
+         | peak RSS, 60 MiB decompressed payload | {rss_60:.1} MiB | ≤ 48 MiB |\n\
+         | peak RSS growth, 8 → 60 MiB decompressed | {:.1} MiB | ≤ 8 MiB |\n\
+         | peak RSS, 6 MB Kinesis batch of 100 payloads | {kinesis_rss:.1} MiB | ≤ 48 MiB |\n\
          | aarch64 bootstrap.zip | {} | ≤ 8 MB |\n",
+        rss_60 - rss_8,
         show(zip)
     ));
     println!("{report}");
     let line = format!(
         "BENCH pipeline_vs_limit={ct_ratio:.2} pipeline_tls_vs_limit={ct_tls_ratio:.2} events_per_s={small_events:.0} \
-         peak_rss_mib={rss:.1} init_ms={init:.1} zip_mib={}",
+         peak_rss_mib={rss:.1} peak_rss_60mib={rss_60:.1} init_ms={init:.1} zip_mib={}",
         zip.map_or("na".into(), |z| format!("{z:.2}"))
     );
     println!("{line}");

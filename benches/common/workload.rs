@@ -237,3 +237,83 @@ pub fn findings(total: usize) -> StaticFindings {
     }));
     StaticFindings { pages }
 }
+
+/// CloudTrail records that differ only in a counter: highly compressible, as a burst of one
+/// repeated call is. Grows until the log data JSON reaches `decompressed_bytes`.
+pub fn repetitive_cloudtrail(decompressed_bytes: usize) -> Payload {
+    let mut data = String::with_capacity(decompressed_bytes + 4096);
+    data.push_str(r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"aws-cloudtrail-logs-123456789012-4f1a2b3c","logStream":"123456789012_CloudTrail_us-east-1","subscriptionFilters":["siem"],"logEvents":["#);
+    let mut events = 0;
+    let mut log_bytes = 0;
+    while data.len() < decompressed_bytes {
+        let message = format!(
+            r#"{{"eventVersion":"1.10","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLEID:ci-7","arn":"arn:aws:sts::123456789012:assumed-role/ci-deploy/ci-7","accountId":"123456789012"}},"eventTime":"2026-11-22T10:{:02}:{:02}Z","eventSource":"ecr.amazonaws.com","eventName":"BatchGetImage","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-sdk-go-v2/1.32.4 os/linux lang/go#1.23.3","requestParameters":{{"registryId":"123456789012","repositoryName":"service-api","imageIds":[{{"imageTag":"build-{}"}}]}},"responseElements":null,"eventID":"7d2f6e1c-0000-4000-8000-{:012x}","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012"}}"#,
+            (events / 60) % 60,
+            events % 60,
+            events,
+            events
+        );
+        if events > 0 {
+            data.push(',');
+        }
+        let escaped = serde_json::to_string(&message).expect("a string serializes");
+        data.push_str(&format!(
+            r#"{{"id":"{:056}","timestamp":{},"message":{escaped}}}"#,
+            events,
+            1_795_341_600_000_i64 + events as i64
+        ));
+        log_bytes += message.len();
+        events += 1;
+    }
+    data.push_str("]}");
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    gz.write_all(data.as_bytes()).expect("gzip to memory");
+    let compressed = gz.finish().expect("gzip to memory");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&compressed);
+    Payload {
+        event: format!(r#"{{"awslogs":{{"data":"{b64}"}}}}"#),
+        compressed,
+        log_bytes,
+        decompressed_bytes: data.len(),
+        events,
+    }
+}
+
+/// A Kinesis event of `count` records, each a CloudWatch Logs payload (gzip, as a CloudWatch Logs
+/// destination writes it) of CloudTrail-like records, filling about `event_bytes`.
+pub fn kinesis_batch(count: usize, event_bytes: usize) -> Payload {
+    // base64 takes 4/3 of the data; the envelope of each record is about 400 bytes.
+    let per_record = (event_bytes / count).saturating_sub(400) * 3 / 4;
+    let mut rng = Rng(0x2545_F491_4F6C_DD1D);
+    let mut records = Vec::with_capacity(count);
+    let (mut events, mut log_bytes, mut decompressed) = (0, 0, 0);
+    for r in 0..count {
+        let mut messages = Vec::new();
+        let mut payload = encode(&messages, "aws-cloudtrail-logs-123456789012-4f1a2b3c");
+        while payload.compressed.len() < per_record {
+            let start = messages.len();
+            messages.extend((start..start + 16).map(|i| cloudtrail_record(&mut rng, i)));
+            payload = encode(&messages, "aws-cloudtrail-logs-123456789012-4f1a2b3c");
+        }
+        events += payload.events;
+        log_bytes += payload.log_bytes;
+        decompressed += payload.decompressed_bytes;
+        records.push(serde_json::json!({
+            "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": format!("pk-{r}"),
+                        "sequenceNumber": format!("4959033827149025660855969253836157109592157598913{:07}", r),
+                        "data": base64::engine::general_purpose::STANDARD.encode(&payload.compressed),
+                        "approximateArrivalTimestamp": 1_795_341_600.5_f64 + r as f64},
+            "eventSource": "aws:kinesis", "eventVersion": "1.0",
+            "eventID": format!("shardId-000000000000:{r}"), "eventName": "aws:kinesis:record",
+            "invokeIdentityArn": "arn:aws:iam::999988887777:role/forwarder", "awsRegion": "us-east-1",
+            "eventSourceARN": "arn:aws:kinesis:us-east-1:999988887777:stream/central-logs",
+        }));
+    }
+    Payload {
+        event: serde_json::json!({ "Records": records }).to_string(),
+        compressed: Vec::new(),
+        log_bytes,
+        decompressed_bytes: decompressed,
+        events,
+    }
+}
