@@ -330,28 +330,31 @@ fn peak_rss_mib(event: &str, name: &str, sink_port: u16) -> f64 {
     std::fs::create_dir_all(&dir).expect("bench dir");
     let file = dir.join(name);
     std::fs::write(&file, event).expect("write payload");
-    let mut command = Command::new(BINARY);
+    // GNU time forks the binary from its own small process: a child spawned from this one would
+    // count this process's pages in its peak (Linux records the pre-exec memory as well).
+    let report = dir.join(format!("{name}.maxrss"));
+    let mut command = Command::new("/usr/bin/time");
     lambda_env(&mut command, "", sink_port);
     command
         .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .arg("-f")
+        .arg("%M")
+        .arg("-o")
+        .arg(&report)
+        .arg(BINARY)
         .arg("replay")
         .arg(&file);
-    let child = command.spawn().expect("run replay");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: wait4 fills the status and the struct it is given, for this child only.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        let waited = libc::wait4(pid, &mut status, 0, &mut usage);
-        assert_eq!(waited, pid, "wait4 failed");
-        usage
-    };
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "replay of {name} failed"
-    );
+    let status = command
+        .status()
+        .expect("run /usr/bin/time (Debian package `time`)");
+    assert!(status.success(), "replay of {name} failed");
+    let kib: f64 = std::fs::read_to_string(&report)
+        .expect("GNU time's report")
+        .trim()
+        .parse()
+        .expect("max RSS in KiB");
     let _ = std::fs::remove_file(&file);
-    usage.ru_maxrss as f64 / 1024.0
+    kib / 1024.0
 }
 
 /// One payload size of the memory rows.
@@ -379,7 +382,11 @@ fn size_rows(tcp: &DiscardSink) -> Vec<SizeRow> {
         .into_iter()
         .map(|mib| {
             let payload = workload::repetitive_cloudtrail(mib << 20);
-            let rss = peak_rss_mib(&payload.event, &format!("repetitive-{mib}mib.json"), tcp.port);
+            let rss = peak_rss_mib(
+                &payload.event,
+                &format!("repetitive-{mib}mib.json"),
+                tcp.port,
+            );
             let ours = median(|| {
                 runtime
                     .block_on(plain.forward(&payload.event, deadline()))
@@ -421,7 +428,10 @@ fn kinesis_row(tcp: &DiscardSink) -> (Row, f64) {
     });
     let rss = peak_rss_mib(&batch.event, "kinesis-6mb.json", tcp.port);
     let row = Row {
-        name: format!("kinesis_6mb_100_payloads/pipeline_tcp ({:.1} MB event)", batch.event.len() as f64 / 1e6),
+        name: format!(
+            "kinesis_6mb_100_payloads/pipeline_tcp ({:.1} MB event)",
+            batch.event.len() as f64 / 1e6
+        ),
         time,
         log_bytes: batch.log_bytes,
         events: batch.events,
@@ -459,7 +469,9 @@ fn size_chart(rows: &[SizeRow]) -> String {
         for r in rows {
             svg.push_str(&format!(
                 r#"<text x="{}" y="{}" text-anchor="middle">{:.0}</text>"#,
-                px(r.decompressed_mib), py(0.0) + 14.0, r.decompressed_mib
+                px(r.decompressed_mib),
+                py(0.0) + 14.0,
+                r.decompressed_mib
             ));
         }
         svg.push_str(&format!(
@@ -478,11 +490,14 @@ fn size_chart(rows: &[SizeRow]) -> String {
             ));
             for p in &points {
                 let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
-                svg.push_str(&format!(r#"<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>"#));
+                svg.push_str(&format!(
+                    r#"<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>"#
+                ));
             }
             svg.push_str(&format!(
                 r#"<text x="{}" y="{}" fill="{colour}">{name}</text>"#,
-                px(0.0) + 8.0, 36.0 + 14.0 * i as f64
+                px(0.0) + 8.0,
+                36.0 + 14.0 * i as f64
             ));
         }
         svg.push_str("</g>");
@@ -496,12 +511,20 @@ fn size_chart(rows: &[SizeRow]) -> String {
 "#,
         2.0 * w,
         h + 12.0,
-        panel(0.0, "Peak RSS of one invocation", "MiB", &[("forwarder (replay)", "#c0392b", rss)]),
+        panel(
+            0.0,
+            "Peak RSS of one invocation",
+            "MiB",
+            &[("forwarder (replay)", "#c0392b", rss)]
+        ),
         panel(
             w,
             "Throughput",
             "MB/s of decompressed data",
-            &[("forwarder, TCP", "#2471a3", ours), ("limit: gunzip + write", "#7f8c8d", limit)]
+            &[
+                ("forwarder, TCP", "#2471a3", ours),
+                ("limit: gunzip + write", "#7f8c8d", limit)
+            ]
         ),
     )
 }
@@ -567,7 +590,7 @@ fn main() {
     report.push_str(
         "\n### Memory and throughput against payload size\n\n\
          Repetitive CloudTrail records (compressible as a burst of one call is). Peak RSS: the release \
-         binary replaying one payload to the loopback sink (`wait4`); MB/s: decompressed bytes over the \
+         binary replaying one payload to the loopback sink (GNU time's maximum resident set size); MB/s: decompressed bytes over the \
          in-process pipeline time, beside the limit row (gunzip + write) of the same payload.\n\n\
          | decompressed | compressed | events | peak RSS | MB/s (ours) | MB/s (limit) | ours / limit |\n\
          |---:|---:|---:|---:|---:|---:|---:|\n",
@@ -587,7 +610,11 @@ fn main() {
     let rss_at = |mib: f64| {
         sizes
             .iter()
-            .min_by(|a, b| (a.decompressed_mib - mib).abs().total_cmp(&(b.decompressed_mib - mib).abs()))
+            .min_by(|a, b| {
+                (a.decompressed_mib - mib)
+                    .abs()
+                    .total_cmp(&(b.decompressed_mib - mib).abs())
+            })
             .map_or(0.0, |r| r.peak_rss_mib)
     };
     let (rss_8, rss_60) = (rss_at(8.0), rss_at(60.0));
@@ -595,7 +622,8 @@ fn main() {
         std::fs::write(&path, size_chart(&sizes)).expect("write the chart");
         report.push_str(&format!(
             "\n![Peak RSS and MB/s against decompressed payload size]({})\n",
-            path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            path.file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned())
         ));
     }
     // Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB.

@@ -23,6 +23,8 @@ const CHECKPOINT: usize = 1024 * 1024;
 /// these bounds): paid once per new connection, not per invocation.
 const SETTLE_MIN: Duration = Duration::from_millis(20);
 const SETTLE_MAX: Duration = Duration::from_millis(250);
+/// Immediate looks at the send queue before the acknowledgement wait starts sleeping.
+const ACK_SPINS: u32 = 200;
 /// A connection attempt is not started with less time than this before the deadline.
 const MIN_ATTEMPT: Duration = Duration::from_millis(100);
 
@@ -212,13 +214,21 @@ impl SyslogSender {
         let ack_budget = self.budget(self.write_timeout, deadline)?;
         let flush_started = Instant::now();
         let ack_deadline = flush_started + ack_budget;
-        let mut pause = Duration::from_micros(200);
+        let mut pause = Duration::from_millis(1);
+        let mut polls = 0u32;
         while connection
             .unacknowledged()
             .is_some_and(|pending| pending > 0)
         {
             if Instant::now() >= ack_deadline {
                 return Err(self.timeout_ack_error(ack_budget, deadline));
+            }
+            // On a near receiver the acknowledgement comes within microseconds: look again at
+            // once a few times before sleeping (the timer's granularity is a millisecond).
+            polls += 1;
+            if polls <= ACK_SPINS {
+                tokio::task::yield_now().await;
+                continue;
             }
             sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(20));

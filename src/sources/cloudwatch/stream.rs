@@ -385,6 +385,9 @@ impl Scanner<'_> {
         event: &mut EventBuf,
         max_message: usize,
     ) -> Result<Option<usize>, DecodeError> {
+        if self.input.byte_at(at)? != Some(b'{') {
+            return Ok(None);
+        }
         let mut i = at + 1;
         let mut seen = [false; 3];
         loop {
@@ -454,74 +457,73 @@ impl Scanner<'_> {
     }
 
     /// The string at `at` (its opening quote), unescaped into `out`; the offset past its closing
-    /// quote. Stops storing past `max` bytes but keeps counting, so an over-long message is measured
-    /// exactly without being held. `Unusual` for anything serde may judge differently: raw control
-    /// characters, invalid UTF-8, lone surrogates, unknown escapes, a missing end.
+    /// quote. `Unusual` for anything serde may judge differently: raw control characters, invalid
+    /// UTF-8, lone surrogates, unknown escapes, a missing end. A message over `max` bytes is the
+    /// `MessageTooLong` error, measured exactly.
     fn string_into(&mut self, at: usize, out: &mut String, max: usize) -> Scan<usize> {
         out.clear();
         if self.input.byte_at(at)? != Some(b'"') {
             return Ok(Err(Unusual));
         }
-        let mut i = at + 1;
-        let mut overflow = 0usize;
-        // Where the search for the run's end goes on after reading more.
-        let mut searched = i;
+        let start = at + 1;
+        // An escape takes at most six bytes per byte it stands for: past that, the message is
+        // over the bound whatever it holds, and the window need not grow further.
+        let max_raw = max.saturating_mul(6).saturating_add(6);
+        let end = match self.string_end(start, max_raw)? {
+            Ok(end) => end,
+            Err(Unusual) => return Ok(Err(Unusual)),
+        };
+        let Some(end) = end else {
+            return Err(DecodeError::MessageTooLong {
+                index: 0,
+                // A lower bound: the string was not read to its end.
+                bytes: max_raw / 6 + 1,
+                limit: max,
+            });
+        };
+        let raw = &self.input.window()[start..end];
+        // Escapes are ASCII, so the raw text is valid UTF-8 exactly when the string is; JSON
+        // allows no raw control characters.
+        if raw.iter().any(|&b| b < 0x20) {
+            return Ok(Err(Unusual));
+        }
+        let Ok(raw) = std::str::from_utf8(raw) else {
+            return Ok(Err(Unusual));
+        };
+        if unescape(raw, out).is_err() {
+            return Ok(Err(Unusual));
+        }
+        if out.len() > max {
+            return Err(DecodeError::MessageTooLong {
+                index: 0,
+                bytes: out.len(),
+                limit: max,
+            });
+        }
+        Ok(Ok(end + 1))
+    }
+
+    /// The offset of the closing quote of the string whose contents start at `start`, with the
+    /// whole string read into the window; `None` once it is longer than `max_raw`.
+    fn string_end(&mut self, start: usize, max_raw: usize) -> Scan<Option<usize>> {
+        let mut from = start;
         loop {
-            let window = self.input.window();
-            let from = searched.max(i).min(window.len());
-            let Some(found) = memchr::memchr2(b'"', b'\\', &window[from..]) else {
-                // The run goes on past the window: read more and search on.
-                let have = window.len();
-                searched = have;
-                if self.input.want(have + 1)? <= have {
-                    return Ok(Err(Unusual));
-                }
-                continue;
-            };
-            let run_end = from + found;
-            let run = &window[i..run_end];
-            if run.iter().any(|&b| b < 0x20) {
-                return Ok(Err(Unusual));
+            if from - start > max_raw {
+                return Ok(Ok(None));
             }
-            let Ok(text) = std::str::from_utf8(run) else {
-                return Ok(Err(Unusual));
-            };
-            push_bounded(out, text, max, &mut overflow);
-            if window[run_end] == b'"' {
-                if overflow > 0 {
-                    // Report the full length the way serde would have measured it.
-                    return Err(DecodeError::MessageTooLong {
-                        index: 0,
-                        bytes: out.len() + overflow,
-                        limit: max,
-                    });
-                }
-                return Ok(Ok(run_end + 1));
-            }
-            // A backslash: the escape needs up to 12 bytes (a surrogate pair).
-            self.input.want(run_end + 12)?;
             let window = self.input.window();
-            let Some(&code) = window.get(run_end + 1) else {
-                return Ok(Err(Unusual));
-            };
-            let (ch, len) = match code {
-                b'"' => ('"', 2),
-                b'\\' => ('\\', 2),
-                b'/' => ('/', 2),
-                b'b' => ('\u{8}', 2),
-                b'f' => ('\u{c}', 2),
-                b'n' => ('\n', 2),
-                b'r' => ('\r', 2),
-                b't' => ('\t', 2),
-                b'u' => match unicode_escape(&window[run_end..]) {
-                    Some(found) => found,
-                    None => return Ok(Err(Unusual)),
-                },
-                _ => return Ok(Err(Unusual)),
-            };
-            let mut utf8 = [0u8; 4];
-            push_bounded(out, ch.encode_utf8(&mut utf8), max, &mut overflow);
-            i = run_end + len;
+            match memchr::memchr2(b'"', b'\\', &window[from.min(window.len())..]) {
+                Some(found) if window[from + found] == b'"' => return Ok(Ok(Some(from + found))),
+                // Skip the escaped byte, whatever it is (checked when unescaping).
+                Some(found) => from += found + 2,
+                None => {
+                    let have = window.len();
+                    from = from.max(have);
+                    if self.input.want(have + 1)? <= have {
+                        return Ok(Err(Unusual));
+                    }
+                }
+            }
         }
     }
 
@@ -667,13 +669,32 @@ fn unicode_escape(escape: &[u8]) -> Option<(char, usize)> {
     }
 }
 
-/// Appends `text` while `out` stays within `max` bytes; counts the rest in `overflow`.
-fn push_bounded(out: &mut String, text: &str, max: usize, overflow: &mut usize) {
-    if *overflow == 0 && out.len() + text.len() <= max {
-        out.push_str(text);
-    } else {
-        *overflow += text.len();
+/// Appends the JSON string contents `raw` (valid UTF-8, no control characters) to `out`, escapes
+/// resolved; `Err` for an escape serde would refuse.
+fn unescape(raw: &str, out: &mut String) -> Result<(), Unusual> {
+    out.reserve(raw.len());
+    let bytes = raw.as_bytes();
+    let mut at = 0;
+    while let Some(found) = memchr::memchr(b'\\', &bytes[at..]) {
+        let slash = at + found;
+        out.push_str(&raw[at..slash]);
+        let (ch, len) = match bytes.get(slash + 1) {
+            Some(b'"') => ('"', 2),
+            Some(b'\\') => ('\\', 2),
+            Some(b'/') => ('/', 2),
+            Some(b'b') => ('\u{8}', 2),
+            Some(b'f') => ('\u{c}', 2),
+            Some(b'n') => ('\n', 2),
+            Some(b'r') => ('\r', 2),
+            Some(b't') => ('\t', 2),
+            Some(b'u') => unicode_escape(&bytes[slash..]).ok_or(Unusual)?,
+            _ => return Err(Unusual),
+        };
+        out.push(ch);
+        at = slash + len;
     }
+    out.push_str(&raw[at..]);
+    Ok(())
 }
 
 #[cfg(test)]
