@@ -9,6 +9,8 @@ use std::time::Duration;
 use aws_syslog_forwarder::detections::Detections;
 use aws_syslog_forwarder::findings::{FindingsSource, StaticFindings};
 use aws_syslog_forwarder::handler::Forwarder;
+use aws_syslog_forwarder::sources::Limits;
+use aws_syslog_forwarder::sources::cloudwatch::{EventBuf, LogStream};
 use aws_syslog_forwarder::syslog::SyslogSettings;
 use aws_syslog_forwarder::transport::{Sink, WriterSink};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -81,6 +83,19 @@ fn stages(c: &mut Criterion) {
         // What any correct decoder must do at least: inflate, and scan the JSON to find where each
         // message ends (borrowed, nothing un-escaped or copied). `decode` minus this is our own cost.
         group.bench_function("gunzip", |b| b.iter(|| gunzip(&payload.compressed)));
+        // The streaming scanner: inflate and every event unescaped into reused buffers.
+        group.bench_function("stream_scan", |b| {
+            let mut event = EventBuf::default();
+            b.iter(|| {
+                let mut stream = LogStream::open(&payload.compressed, Limits::default(), Vec::new())
+                    .expect("log data");
+                let mut events = 0;
+                while stream.next_into(&mut event).expect("event") {
+                    events += 1;
+                }
+                events
+            })
+        });
         let json = gunzip(&payload.compressed);
         group.bench_function("json_scan_floor", |b| {
             b.iter(|| {
