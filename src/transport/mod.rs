@@ -1,14 +1,17 @@
 //! Delivery of framed syslog bytes: to a receiver over TCP or TLS, or to a local writer (stdout).
 
+mod connect;
 mod connection;
 mod pinning;
+mod retry;
 mod sender;
 mod tls;
 mod writer;
 
 use std::time::Duration;
 
-pub use sender::{RetryPolicy, SyslogSender};
+pub use retry::RetryPolicy;
+pub use sender::SyslogSender;
 pub use tls::TlsSetupError;
 pub use writer::WriterSink;
 
