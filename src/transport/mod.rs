@@ -3,6 +3,7 @@
 mod connect;
 mod connection;
 mod pinning;
+pub mod relp;
 mod retry;
 mod sender;
 mod tls;
