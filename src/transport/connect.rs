@@ -44,6 +44,10 @@ impl Connector {
         self.tls.as_ref().is_some_and(|tls| !tls.client_auth)
     }
 
+    pub fn connect_timeout(&self) -> Duration {
+        self.connect_timeout
+    }
+
     /// Connects (and for TLS completes the handshake), each step within the connect timeout and
     /// before `deadline`.
     pub async fn connect(&self, deadline: Instant) -> Result<Connection, TransportError> {
