@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_syslog_forwarder::config::{Destination, TlsSettings};
+use aws_syslog_forwarder::config::{Destination, TlsSettings, Transport};
 use aws_syslog_forwarder::findings::{FindingsSource, StaticFindings};
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::syslog::SyslogSettings;
@@ -106,6 +106,7 @@ fn forwarder<F: FindingsSource>(findings: F, port: u16, ca_pem: Option<&str>) ->
     let destination = Destination {
         host: "127.0.0.1".into(),
         port,
+        transport: Transport::Tcp,
         tls: ca_pem.map(|ca| TlsSettings {
             ca_pem: Some(ca.to_owned()),
             server_name: "localhost".into(),

@@ -4,7 +4,7 @@
 use std::path::Path;
 use std::time::Duration;
 
-use aws_syslog_forwarder::config::{Destination, TlsSettings};
+use aws_syslog_forwarder::config::{Destination, TlsSettings, Transport};
 use aws_syslog_forwarder::findings::FileFindings;
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::syslog::SyslogSettings;
@@ -35,6 +35,7 @@ pub fn tcp(port: u16) -> Destination {
     Destination {
         host: "127.0.0.1".into(),
         port,
+        transport: Transport::Tcp,
         tls: None,
         connect_timeout: Duration::from_secs(2),
         write_timeout: Duration::from_secs(5),
