@@ -9,7 +9,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := target/debug/aws-syslog-forwarder
 # Sample events replayed by `make run` (findings.json is the saved ECR findings they use).
 EVENTS := $(filter-out events/findings.json,$(wildcard events/*.json))
-APT_PACKAGES := rsyslog rsyslog-gnutls rsyslog-openssl openssl iproute2 time
+APT_PACKAGES := rsyslog rsyslog-gnutls rsyslog-openssl rsyslog-relp openssl iproute2 time
 PIP_PACKAGES := 'moto[server]==5.2.5' 'cargo-lambda==1.9.2'
 
 .PHONY: run test deps apt-deps venv sam-venv build lint fmt clean bench package package-x86 deploy fuzz
@@ -32,7 +32,7 @@ test: deps
 # is left in fuzz/artifacts/<target>/. Not part of `make test`: it takes FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 600
 FUZZ_TOOLCHAIN ?= nightly
-FUZZ_TARGETS := cloudwatch_decode classify_event format_record
+FUZZ_TARGETS := cloudwatch_decode classify_event format_record relp_response
 CARGO_FUZZ := $(CARGO) +$(FUZZ_TOOLCHAIN) fuzz
 
 fuzz:
@@ -78,7 +78,7 @@ fmt:
 
 deps: apt-deps venv sam-venv
 
-# The real receivers and tools the tests start: rsyslog (TCP and TLS), openssl, ss.
+# The real receivers and tools the tests start: rsyslog (TCP, TLS and RELP), openssl, ss.
 apt-deps:
 	@missing=""; \
 	for p in $(APT_PACKAGES); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; done; \

@@ -87,8 +87,9 @@ fn stages(c: &mut Criterion) {
         group.bench_function("stream_scan", |b| {
             let mut event = EventBuf::default();
             b.iter(|| {
-                let mut stream = LogStream::open(&payload.compressed, Limits::default(), Vec::new())
-                    .expect("log data");
+                let mut stream =
+                    LogStream::open(&payload.compressed, Limits::default(), Vec::new())
+                        .expect("log data");
                 let mut events = 0;
                 while stream.next_into(&mut event).expect("event") {
                     events += 1;

@@ -1,6 +1,7 @@
 //! End-to-end throughput against the physical limit, cold start, peak memory and package size.
 //! `make bench` runs it; it prints a table and a final machine-readable `BENCH …` line, and writes
-//! the report to `$BENCH_REPORT` when set.
+//! the report to `$BENCH_REPORT` when set. `cargo bench --bench pipeline -- relp` runs only the
+//! rows whose name contains `relp` and the TCP rows they are compared with.
 
 #[path = "common/workload.rs"]
 mod workload;
@@ -13,11 +14,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use aws_syslog_forwarder::config::{Destination, TlsSettings};
+use aws_syslog_forwarder::config::DEFAULT_RELP_WINDOW;
+use aws_syslog_forwarder::config::{Destination, TlsSettings, Transport};
 use aws_syslog_forwarder::findings::{FindingsSource, StaticFindings};
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::syslog::SyslogSettings;
-use aws_syslog_forwarder::transport::{Sink, SyslogSender};
+use aws_syslog_forwarder::transport::{RelpSender, Sink, SyslogSender};
 use workload::Payload;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_aws-syslog-forwarder");
@@ -70,6 +72,94 @@ fn discard(stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, counter: &
     }
 }
 
+/// A loopback RELP receiver that answers `open` with librelp's offers and every other frame
+/// `200 OK` (`close` with an empty answer), in order, one write per read: the far end of the RELP
+/// rows.
+struct RelpAckSink {
+    port: u16,
+}
+
+impl RelpAckSink {
+    fn start() -> RelpAckSink {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("local addr").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                std::thread::spawn(move || acknowledge(stream));
+            }
+        });
+        RelpAckSink { port }
+    }
+}
+
+fn acknowledge(mut stream: TcpStream) {
+    const OFFERS: &str = "200 OK\nrelp_version=0\nrelp_software=bench,1,-\ncommands=syslog\n";
+    let _ = stream.set_nodelay(true);
+    let mut buf = vec![0u8; 256 * 1024];
+    let (mut filled, mut answers) = (0, Vec::new());
+    loop {
+        let Ok(n) = stream.read(&mut buf[filled..]) else {
+            return;
+        };
+        if n == 0 {
+            return;
+        }
+        filled += n;
+        let mut at = 0;
+        // Each complete frame `TXNR SP COMMAND SP LEN [SP DATA] LF` gets its answer.
+        while let Some((txnr, command, end)) = relp_frame(&buf[at..filled]) {
+            let reply = match command {
+                b"open" => OFFERS,
+                b"close" => "",
+                _ => "200 OK",
+            };
+            answers.extend_from_slice(txnr);
+            if reply.is_empty() {
+                answers.extend_from_slice(b" rsp 0\n");
+            } else {
+                answers.extend_from_slice(format!(" rsp {} {reply}\n", reply.len()).as_bytes());
+            }
+            at += end;
+        }
+        buf.copy_within(at..filled, 0);
+        filled -= at;
+        if filled == buf.len() {
+            buf.resize(buf.len() * 2, 0);
+        }
+        if !answers.is_empty() && stream.write_all(&answers).is_err() {
+            return;
+        }
+        answers.clear();
+    }
+}
+
+/// (txnr, command, frame length) of the complete frame at the start of `bytes`.
+fn relp_frame(bytes: &[u8]) -> Option<(&[u8], &[u8], usize)> {
+    let space = |from: usize| {
+        bytes[from..]
+            .iter()
+            .position(|b| *b == b' ')
+            .map(|p| from + p)
+    };
+    let txnr_end = space(0)?;
+    let command_end = space(txnr_end + 1)?;
+    let digits = bytes[command_end + 1..]
+        .iter()
+        .take_while(|b| b.is_ascii_digit())
+        .count();
+    let length_end = command_end + 1 + digits;
+    let length: usize = std::str::from_utf8(&bytes[command_end + 1..length_end])
+        .ok()?
+        .parse()
+        .ok()?;
+    let end = if length == 0 {
+        length_end + 1
+    } else {
+        length_end + 1 + length + 1
+    };
+    (bytes.len() >= end).then(|| (&bytes[..txnr_end], &bytes[txnr_end + 1..command_end], end))
+}
+
 struct Pki {
     ca_pem: String,
     server: Arc<rustls::ServerConfig>,
@@ -103,9 +193,34 @@ fn pki() -> Pki {
 }
 
 fn forwarder<F: FindingsSource>(findings: F, port: u16, ca_pem: Option<&str>) -> Forwarder<F> {
+    let destination = destination(port, ca_pem);
+    let sender = SyslogSender::new(&destination).expect("sender");
+    Forwarder::new(settings(), findings, Sink::Syslog(Box::new(sender)))
+}
+
+fn relp_forwarder<F: FindingsSource>(findings: F, port: u16) -> Forwarder<F> {
     let destination = Destination {
+        transport: Transport::Relp {
+            window: DEFAULT_RELP_WINDOW,
+        },
+        ..destination(port, None)
+    };
+    let sender = RelpSender::new(&destination, DEFAULT_RELP_WINDOW).expect("sender");
+    Forwarder::new(settings(), findings, Sink::Relp(Box::new(sender)))
+}
+
+fn settings() -> SyslogSettings {
+    SyslogSettings {
+        organisation: "Acme".into(),
+        ..SyslogSettings::default()
+    }
+}
+
+fn destination(port: u16, ca_pem: Option<&str>) -> Destination {
+    Destination {
         host: "127.0.0.1".into(),
         port,
+        transport: Transport::Tcp,
         tls: ca_pem.map(|ca| TlsSettings {
             ca_pem: Some(ca.to_owned()),
             server_name: "localhost".into(),
@@ -114,13 +229,7 @@ fn forwarder<F: FindingsSource>(findings: F, port: u16, ca_pem: Option<&str>) ->
         }),
         connect_timeout: Duration::from_secs(5),
         write_timeout: Duration::from_secs(30),
-    };
-    let sender = SyslogSender::new(&destination).expect("sender");
-    let settings = SyslogSettings {
-        organisation: "Acme".into(),
-        ..SyslogSettings::default()
-    };
-    Forwarder::new(settings, findings, Sink::Syslog(Box::new(sender)))
+    }
 }
 
 /// Median wall time of `run` over at least 5 and at most 40 runs (about 3 s), after one warm-up.
@@ -164,9 +273,8 @@ fn gunzip(compressed: &[u8]) -> Vec<u8> {
 fn log_rows(
     name: &str,
     payload: &Payload,
-    tcp: &DiscardSink,
-    tls: &DiscardSink,
-    pki: &Pki,
+    sinks: &Sinks,
+    wanted: &dyn Fn(&str) -> bool,
 ) -> Vec<Row> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -179,54 +287,73 @@ fn log_rows(
         events: payload.events,
     };
     let mut rows = Vec::new();
-    let mut limit_stream = TcpStream::connect(("127.0.0.1", tcp.port)).expect("connect sink");
-    rows.push(row(
-        "limit",
-        median(|| {
-            let before = tcp.received.load(Ordering::Acquire);
-            let text = gunzip(&payload.compressed);
-            limit_stream.write_all(&text).expect("write");
-            tcp.wait_for(before + text.len() as u64);
-        }),
-    ));
+    let tcp = &sinks.tcp;
+    if wanted("limit") {
+        let mut limit_stream = TcpStream::connect(("127.0.0.1", tcp.port)).expect("connect sink");
+        rows.push(row(
+            "limit",
+            median(|| {
+                let before = tcp.received.load(Ordering::Acquire);
+                let text = gunzip(&payload.compressed);
+                limit_stream.write_all(&text).expect("write");
+                tcp.wait_for(before + text.len() as u64);
+            }),
+        ));
+    }
     let plain = forwarder(StaticFindings::default(), tcp.port, None);
-    rows.push(row(
-        "decode",
-        median(|| {
-            drop(
-                runtime
-                    .block_on(plain.records(&payload.event))
-                    .expect("decode"),
-            )
-        }),
-    ));
-    let records = runtime
-        .block_on(plain.records(&payload.event))
-        .expect("decode");
-    rows.push(row(
-        "format",
-        median(|| drop(plain.batch(&records).expect("format"))),
-    ));
-    drop(records);
+    if wanted("decode") {
+        rows.push(row(
+            "decode",
+            median(|| {
+                drop(
+                    runtime
+                        .block_on(plain.records(&payload.event))
+                        .expect("decode"),
+                )
+            }),
+        ));
+    }
+    if wanted("format") {
+        let records = runtime
+            .block_on(plain.records(&payload.event))
+            .expect("decode");
+        rows.push(row(
+            "format",
+            median(|| drop(plain.batch(&records).expect("format"))),
+        ));
+    }
     let deadline = || tokio::time::Instant::now() + Duration::from_secs(60);
-    rows.push(row(
-        "pipeline_tcp",
-        median(|| {
-            runtime
-                .block_on(plain.forward(&payload.event, deadline()))
-                .expect("forward");
-        }),
-    ));
-    let secure = forwarder(StaticFindings::default(), tls.port, Some(&pki.ca_pem));
-    rows.push(row(
-        "pipeline_tls",
-        median(|| {
-            runtime
-                .block_on(secure.forward(&payload.event, deadline()))
-                .expect("forward");
-        }),
-    ));
+    let mut pipeline = |stage: &str, forwarder: &Forwarder<StaticFindings>| {
+        if wanted(stage) {
+            rows.push(row(
+                stage,
+                median(|| {
+                    runtime
+                        .block_on(forwarder.forward(&payload.event, deadline()))
+                        .expect("forward");
+                }),
+            ));
+        }
+    };
+    pipeline("pipeline_tcp", &plain);
+    let secure = forwarder(
+        StaticFindings::default(),
+        sinks.tls.port,
+        Some(&sinks.pki.ca_pem),
+    );
+    pipeline("pipeline_tls", &secure);
+    // Every message answered by the receiving application, the default window in flight.
+    let relp = relp_forwarder(StaticFindings::default(), sinks.relp.port);
+    pipeline("pipeline_relp", &relp);
     rows
+}
+
+/// The far ends of the rows.
+struct Sinks {
+    pki: Pki,
+    tcp: DiscardSink,
+    tls: DiscardSink,
+    relp: RelpAckSink,
 }
 
 fn findings_rows(tcp: &DiscardSink) -> Vec<Row> {
@@ -535,37 +662,112 @@ fn size_mib(path: &Path) -> Option<f64> {
         .map(|m| m.len() as f64 / 1_048_576.0)
 }
 
+/// The memory rows as a table (and the chart, written to `$BENCH_CHART` when set).
+fn size_report(sizes: &[SizeRow]) -> String {
+    let mut report = String::from(
+        "\n### Memory and throughput against payload size\n\n\
+         Repetitive CloudTrail records (compressible as a burst of one call is). Peak RSS: the release \
+         binary replaying one payload to the loopback sink (GNU time's maximum resident set size); \
+         MB/s: decompressed bytes over the in-process pipeline time, beside the limit row (gunzip + \
+         write) of the same payload.\n\n\
+         | decompressed | compressed | events | peak RSS | MB/s (ours) | MB/s (limit) | ours / limit |\n\
+         |---:|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in sizes {
+        report.push_str(&format!(
+            "| {:.1} MiB | {:.2} MiB | {} | {:.1} MiB | {:.0} | {:.0} | {:.2} |\n",
+            r.decompressed_mib,
+            r.compressed_mib,
+            r.events,
+            r.peak_rss_mib,
+            r.ours_mb_s,
+            r.limit_mb_s,
+            r.ours_mb_s / r.limit_mb_s
+        ));
+    }
+    if let Some(path) = std::env::var_os("BENCH_CHART").map(PathBuf::from) {
+        std::fs::write(&path, size_chart(sizes)).expect("write the chart");
+        report.push_str(&format!(
+            "\n![Peak RSS and MB/s against decompressed payload size]({})\n",
+            path.file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned())
+        ));
+    }
+    report
+}
+
+/// CPU time per 1,000 CloudTrail records and the Lambda cost per million derived from it.
+fn cost_report(ct: &Row) -> String {
+    // Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB.
+    let cpu_share = 128.0 / 1769.0;
+    let cpu_ms_per_1000 = ct.time.as_secs_f64() * 1_000.0 / ct.events as f64 * 1_000.0;
+    // CPU seconds per million records, stretched by the CPU share, times 0.125 GB.
+    let gb_s_per_million = cpu_ms_per_1000 / cpu_share * 0.125;
+    let arm64_price = 0.000_013_333_4;
+    let requests_per_million = 1e6 / ct.events as f64;
+    let cost_per_million = gb_s_per_million * arm64_price + requests_per_million * 0.20 / 1e6;
+    format!(
+        "\n**Cost.** {cpu_ms_per_1000:.2} CPU ms per 1,000 CloudTrail records (one core of this machine). \
+         At 128 MB Lambda gives about {:.1} % of a vCPU (one vCPU at 1,769 MB), so a million records take \
+         {gb_s_per_million:.2} GB-s: **${cost_per_million:.5} per million CloudTrail records** on arm64 at \
+         $0.0000133334 per GB-s plus $0.20 per million requests ({requests_per_million:.0} invocations of \
+         {} records). Assumes Graviton runs this code as fast as this x86 core and excludes network \
+         time to the SIEM, which is billed as wall time.\n",
+        cpu_share * 100.0,
+        ct.events
+    )
+}
+
 fn main() {
+    // `cargo bench` passes `--bench`; a word is a row filter.
+    let filter = std::env::args().skip(1).find(|a| !a.starts_with('-'));
+    let wanted = |stage: &str| {
+        filter
+            .as_deref()
+            .is_none_or(|f| stage.contains(f) || stage == "pipeline_tcp")
+    };
     let pki = pki();
-    let tcp = DiscardSink::start(None);
-    let tls = DiscardSink::start(Some(Arc::clone(&pki.server)));
+    let sinks = Sinks {
+        tcp: DiscardSink::start(None),
+        tls: DiscardSink::start(Some(Arc::clone(&pki.server))),
+        relp: RelpAckSink::start(),
+        pki,
+    };
     let cloudtrail = workload::cloudtrail();
     let small = workload::small_lines();
 
-    let rss = peak_rss_mib(&cloudtrail.event, "cloudtrail-1mb.json", tcp.port);
-    let init = init_ms(tcp.port);
-    let mut rows = log_rows("cloudtrail", &cloudtrail, &tcp, &tls, &pki);
-    rows.extend(log_rows("small_lines", &small, &tcp, &tls, &pki));
-    rows.extend(findings_rows(&tcp));
-    let (kinesis, kinesis_rss) = kinesis_row(&tcp);
-    rows.push(kinesis);
-    let sizes = size_rows(&tcp);
+    let whole = filter.is_none();
+    let rss = whole.then(|| peak_rss_mib(&cloudtrail.event, "cloudtrail-1mb.json", sinks.tcp.port));
+    let init = whole.then(|| init_ms(sinks.tcp.port));
+    let mut rows = log_rows("cloudtrail", &cloudtrail, &sinks, &wanted);
+    rows.extend(log_rows("small_lines", &small, &sinks, &wanted));
+    let mut kinesis_rss = None;
+    let mut sizes = Vec::new();
+    if whole {
+        rows.extend(findings_rows(&sinks.tcp));
+        let (kinesis, rss) = kinesis_row(&sinks.tcp);
+        rows.push(kinesis);
+        kinesis_rss = Some(rss);
+        sizes = size_rows(&sinks.tcp);
+    }
 
-    let find = |name: &str| rows.iter().find(|r| r.name == name).expect("row");
-    let ratio = |pipeline: &str, limit: &str| {
-        find(limit).time.as_secs_f64() / find(pipeline).time.as_secs_f64()
-    };
+    let find = |name: &str| rows.iter().find(|r| r.name == name);
+    // The speed of `a` relative to `b`: the time of `b` over the time of `a`.
+    let ratio = |a: &str, b: &str| Some(find(b)?.time.as_secs_f64() / find(a)?.time.as_secs_f64());
     let ct_ratio = ratio("cloudtrail/pipeline_tcp", "cloudtrail/limit");
     let ct_tls_ratio = ratio("cloudtrail/pipeline_tls", "cloudtrail/limit");
     let small_ratio = ratio("small_lines/pipeline_tcp", "small_lines/limit");
-    let small_events = find("small_lines/pipeline_tcp").events_per_s();
+    let small_events = find("small_lines/pipeline_tcp").map(Row::events_per_s);
+    let relp_small = ratio("small_lines/pipeline_relp", "small_lines/pipeline_tcp");
+    let relp_ct = ratio("cloudtrail/pipeline_relp", "cloudtrail/pipeline_tcp");
     let lambda = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/lambda/aws-syslog-forwarder");
     let zip = size_mib(&lambda.join("bootstrap.zip"));
 
     let mut report = String::new();
     report.push_str(&format!(
         "Workloads: cloudtrail = {} CloudTrail-like records ({:.1} MB of log text, event {} bytes); \
-         small_lines = {} lines of 200 bytes (event {} bytes); ecr_2000_findings = 2,000 findings + summary.\n\n",
+         small_lines = {} lines of 200 bytes (event {} bytes); ecr_2000_findings = 2,000 findings + summary. \
+         RELP rows: a loopback receiver answering every frame `200 OK`, window {DEFAULT_RELP_WINDOW}.\n\n",
         cloudtrail.events,
         cloudtrail.log_bytes as f64 / 1e6,
         cloudtrail.event.len(),
@@ -582,31 +784,6 @@ fn main() {
             r.events_per_s()
         ));
     }
-    let show = |v: Option<f64>| {
-        v.map_or("not built (run `make package`)".to_string(), |m| {
-            format!("{m:.2} MiB")
-        })
-    };
-    report.push_str(
-        "\n### Memory and throughput against payload size\n\n\
-         Repetitive CloudTrail records (compressible as a burst of one call is). Peak RSS: the release \
-         binary replaying one payload to the loopback sink (GNU time's maximum resident set size); MB/s: decompressed bytes over the \
-         in-process pipeline time, beside the limit row (gunzip + write) of the same payload.\n\n\
-         | decompressed | compressed | events | peak RSS | MB/s (ours) | MB/s (limit) | ours / limit |\n\
-         |---:|---:|---:|---:|---:|---:|---:|\n",
-    );
-    for r in &sizes {
-        report.push_str(&format!(
-            "| {:.1} MiB | {:.2} MiB | {} | {:.1} MiB | {:.0} | {:.0} | {:.2} |\n",
-            r.decompressed_mib,
-            r.compressed_mib,
-            r.events,
-            r.peak_rss_mib,
-            r.ours_mb_s,
-            r.limit_mb_s,
-            r.ours_mb_s / r.limit_mb_s
-        ));
-    }
     let rss_at = |mib: f64| {
         sizes
             .iter()
@@ -615,55 +792,65 @@ fn main() {
                     .abs()
                     .total_cmp(&(b.decompressed_mib - mib).abs())
             })
-            .map_or(0.0, |r| r.peak_rss_mib)
+            .map(|r| r.peak_rss_mib)
     };
     let (rss_8, rss_60) = (rss_at(8.0), rss_at(60.0));
-    if let Some(path) = std::env::var_os("BENCH_CHART").map(PathBuf::from) {
-        std::fs::write(&path, size_chart(&sizes)).expect("write the chart");
-        report.push_str(&format!(
-            "\n![Peak RSS and MB/s against decompressed payload size]({})\n",
-            path.file_name()
-                .map_or(String::new(), |n| n.to_string_lossy().into_owned())
-        ));
+    if !sizes.is_empty() {
+        report.push_str(&size_report(&sizes));
     }
-    // Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB.
-    let cpu_share = 128.0 / 1769.0;
-    let ct = find("cloudtrail/pipeline_tcp");
-    let cpu_ms_per_1000 = ct.time.as_secs_f64() * 1_000.0 / ct.events as f64 * 1_000.0;
-    let gb_s_per_million = cpu_ms_per_1000 * 1_000.0 / 1_000.0 / cpu_share * 0.125;
-    let arm64_price = 0.000_013_333_4;
-    let requests_per_million = 1e6 / ct.events as f64;
-    let cost_per_million = gb_s_per_million * arm64_price + requests_per_million * 0.20 / 1e6;
-    report.push_str(&format!(
-        "\n**Cost.** {cpu_ms_per_1000:.2} CPU ms per 1,000 CloudTrail records (one core of this machine). \
-         At 128 MB Lambda gives about {:.1} % of a vCPU (one vCPU at 1,769 MB), so a million records take \
-         {gb_s_per_million:.2} GB-s: **${cost_per_million:.4} per million CloudTrail records** on arm64 at \
-         $0.0000133334 per GB-s plus $0.20 per million requests ({requests_per_million:.0} invocations of \
-         {} records). Assumes Graviton runs this code as fast as this x86 core and excludes network \
-         time to the SIEM, which is billed as wall time.\n",
-        cpu_share * 100.0,
-        ct.events
-    ));
+    if let Some(ct) = find("cloudtrail/pipeline_tcp") {
+        report.push_str(&cost_report(ct));
+    }
+    let value = |v: Option<f64>, digits: usize, unit: &str| {
+        v.map_or("not run".to_string(), |v| format!("{v:.digits$}{unit}"))
+    };
+    let show = |v: Option<f64>| {
+        v.map_or("not built (run `make package`)".to_string(), |m| {
+            format!("{m:.2} MiB")
+        })
+    };
     report.push_str(&format!(
         "\n| measure | value | target |\n|---|---:|---:|\n\
-         | pipeline / limit, CloudTrail, TCP | {ct_ratio:.2} | ≥ 0.5 |\n\
-         | pipeline / limit, CloudTrail, TLS | {ct_tls_ratio:.2} | |\n\
-         | pipeline / limit, small lines, TCP | {small_ratio:.2} | |\n\
-         | small events/s, format + TCP, one core | {small_events:.0} | ≥ 500,000 |\n\
-         | init (start → first `next`), median of 21 | {init:.1} ms | ≤ 20 ms |\n\
-         | peak RSS, 1 MB CloudTrail payload | {rss:.1} MiB | ≤ 64 MiB |\n\
-         | peak RSS, 60 MiB decompressed payload | {rss_60:.1} MiB | ≤ 48 MiB |\n\
-         | peak RSS growth, 8 → 60 MiB decompressed | {:.1} MiB | ≤ 8 MiB |\n\
-         | peak RSS, 6 MB Kinesis batch of 100 payloads | {kinesis_rss:.1} MiB | ≤ 48 MiB |\n\
+         | pipeline / limit, CloudTrail, TCP | {} | ≥ 0.5 |\n\
+         | pipeline / limit, CloudTrail, TLS | {} | |\n\
+         | pipeline / limit, small lines, TCP | {} | |\n\
+         | small events/s, format + TCP, one core | {} | ≥ 500,000 |\n\
+         | RELP / TCP events/s, small lines, window {DEFAULT_RELP_WINDOW} | {} | ≥ 0.7 |\n\
+         | RELP / TCP events/s, CloudTrail, window {DEFAULT_RELP_WINDOW} | {} | |\n\
+         | init (start → first `next`), median of 21 | {} | ≤ 20 ms |\n\
+         | peak RSS, 1 MB CloudTrail payload | {} | ≤ 64 MiB |\n\
+         | peak RSS, 60 MiB decompressed payload | {} | ≤ 48 MiB |\n\
+         | peak RSS growth, 8 → 60 MiB decompressed | {} | ≤ 8 MiB |\n\
+         | peak RSS, 6 MB Kinesis batch of 100 payloads | {} | ≤ 48 MiB |\n\
          | aarch64 bootstrap.zip | {} | ≤ 8 MB |\n",
-        rss_60 - rss_8,
+        value(ct_ratio, 2, ""),
+        value(ct_tls_ratio, 2, ""),
+        value(small_ratio, 2, ""),
+        value(small_events, 0, ""),
+        value(relp_small, 2, ""),
+        value(relp_ct, 2, ""),
+        value(init, 1, " ms"),
+        value(rss, 1, " MiB"),
+        value(rss_60, 1, " MiB"),
+        value(rss_60.zip(rss_8).map(|(a, b)| a - b), 1, " MiB"),
+        value(kinesis_rss, 1, " MiB"),
         show(zip)
     ));
     println!("{report}");
+    // One word per value, "na" for what was not measured.
+    let word =
+        |v: Option<f64>, digits: usize| v.map_or("na".to_string(), |v| format!("{v:.digits$}"));
     let line = format!(
-        "BENCH pipeline_vs_limit={ct_ratio:.2} pipeline_tls_vs_limit={ct_tls_ratio:.2} events_per_s={small_events:.0} \
-         peak_rss_mib={rss:.1} peak_rss_60mib={rss_60:.1} init_ms={init:.1} zip_mib={}",
-        zip.map_or("na".into(), |z| format!("{z:.2}"))
+        "BENCH pipeline_vs_limit={} pipeline_tls_vs_limit={} events_per_s={} relp_vs_tcp={} \
+         peak_rss_mib={} peak_rss_60mib={} init_ms={} zip_mib={}",
+        word(ct_ratio, 2),
+        word(ct_tls_ratio, 2),
+        word(small_events, 0),
+        word(relp_small, 2),
+        word(rss, 1),
+        word(rss_60, 1),
+        word(init, 1),
+        word(zip, 2)
     );
     println!("{line}");
     if let Some(path) = std::env::var_os("BENCH_REPORT").map(PathBuf::from) {

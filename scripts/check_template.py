@@ -57,7 +57,7 @@ for name, parameter in parameters.items():
     check(parameter.get("Description"), f"parameter {name} has no Description")
     constrained = any(k in parameter for k in ["AllowedValues", "AllowedPattern", "MinValue", "MaxValue", "MaxLength"])
     check(constrained, f"parameter {name} has no constraint")
-for name in ["SyslogHost", "SyslogPort", "SyslogTls", "Organisation", "SyslogTlsCa", "SyslogFormat", "SyslogFraming",
+for name in ["SyslogHost", "SyslogPort", "SyslogTransport", "SyslogRelpWindow", "SyslogTls", "Organisation", "SyslogTlsCa", "SyslogFormat", "SyslogFraming",
              "SyslogMaxMessageBytes", "LogGroupName", "LogFilterPattern", "EcrScanRule", "InspectorScanRule",
              "ForwardEcrEvents", "MemorySize", "Timeout", "ReservedConcurrency", "LogRetentionDays", "Architecture",
              "SyslogTlsPinSha256", "SyslogTlsClientCert", "SyslogTlsClientKey", "Detections", "DetectionsDisable",
@@ -67,6 +67,8 @@ for name in ["SyslogHost", "SyslogPort", "SyslogTls", "Organisation", "SyslogTls
     check(name in parameters, f"parameter {name} is missing")
 check(parameters["SyslogPort"].get("Default") == 6514, "SyslogPort defaults to 6514")
 check(parameters["SyslogTls"].get("Default") == "True", "SyslogTls defaults to True")
+check(parameters.get("SyslogTransport", {}).get("Default") == "tcp", "SyslogTransport defaults to tcp")
+check(parameters.get("SyslogTransport", {}).get("AllowedValues") == ["tcp", "relp"], "SyslogTransport: AllowedValues tcp/relp")
 check(parameters["Architecture"].get("Default") == "arm64", "Architecture defaults to arm64")
 check(parameters.get("SyslogTlsClientKey", {}).get("NoEcho") is True, "SyslogTlsClientKey is NoEcho")
 new_defaults = {"KinesisStreamArn": "", "BatchSize": 100, "MaximumBatchingWindowInSeconds": 1, "ParallelizationFactor": 1,
@@ -90,6 +92,8 @@ resources = template["Resources"]
 conditions = template.get("Conditions", {})
 function = resources["ForwarderFunction"]["Properties"]
 variables = set(function["Environment"]["Variables"])
+check(function["Environment"]["Variables"].get("SYSLOG_TRANSPORT") == ref("SyslogTransport"),
+      "SYSLOG_TRANSPORT must be the SyslogTransport parameter")
 check(variables <= known, f"the template sets variables the code does not read: {sorted(variables - known)}")
 check(required <= variables, f"the template does not set required variables: {sorted(required - variables)}")
 check(function["Runtime"] == "provided.al2023" and function["Handler"] == "bootstrap", "provided.al2023 / bootstrap")
@@ -422,10 +426,11 @@ for widget in widgets:
             shown[row[1]] = options.get("stat", properties.get("stat"))
 for metric in ["RecordsIn", "RecordsForwarded", "RecordsFailed", "SplitParts", "FindingsCritical", "FindingsHigh",
                "FindingsMedium", "FindingsLow", "FindingsOther", "Detections", "ConnectMs", "FlushMs",
-               "BatchItemsIn", "BatchItemsFailed", "IteratorAgeMs"]:
+               "BatchItemsIn", "BatchItemsFailed", "IteratorAgeMs", "RelpFramesAcknowledged", "RelpFramesRefused",
+               "RelpFramesResent"]:
     check(metric in shown, f"the dashboard does not show {metric}")
 check(shown.get("IteratorAgeMs") == "Maximum", f"IteratorAgeMs is a maximum, shown as {shown.get('IteratorAgeMs')}")
-for metric in ["BatchItemsIn", "BatchItemsFailed"]:
+for metric in ["BatchItemsIn", "BatchItemsFailed", "RelpFramesAcknowledged", "RelpFramesRefused", "RelpFramesResent"]:
     check(shown.get(metric) == "Sum", f"{metric} is a count, shown as {shown.get(metric)}")
 
 patterns = {

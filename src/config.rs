@@ -6,12 +6,14 @@ use std::time::Duration;
 use crate::syslog::sanitize::is_sd_name;
 use std::str::FromStr;
 
-use crate::syslog::{SyslogSettings, UnknownValue};
+use crate::syslog::{Framing, SyslogSettings, UnknownValue};
 
 /// Every environment variable the configuration reads (a contract with `template.yaml`).
-pub const VARIABLES: [&str; 19] = [
+pub const VARIABLES: [&str; 21] = [
     "SYSLOG_HOST",
     "SYSLOG_PORT",
+    "SYSLOG_TRANSPORT",
+    "SYSLOG_RELP_WINDOW",
     "SYSLOG_TLS",
     "SYSLOG_TLS_CA",
     "SYSLOG_TLS_SERVER_NAME",
@@ -34,6 +36,13 @@ pub const VARIABLES: [&str; 19] = [
 /// The variables without which the Lambda cannot start.
 pub const REQUIRED_IN_LAMBDA: [&str; 2] = ["SYSLOG_HOST", "ORGANISATION"];
 const MIN_MESSAGE_BYTES: usize = 480;
+/// RELP frames in flight without an answer unless SYSLOG_RELP_WINDOW says otherwise (librelp's
+/// default).
+pub const DEFAULT_RELP_WINDOW: usize = 128;
+/// More frames in flight only fill the receiver's buffers, and a window is a receiver's cost.
+const MAX_RELP_WINDOW: usize = 10_000;
+/// The port of rsyslog's imrelp examples and librelp's default.
+const RELP_PORT: u16 = 20514;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum ConfigError {
@@ -46,11 +55,23 @@ pub enum ConfigError {
     Invalid { var: &'static str, reason: String },
 }
 
+/// How messages travel to the receiver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Transport {
+    /// Syslog over TCP (RFC 6587) or TLS (RFC 5425): delivered means acknowledged by the
+    /// receiver's TCP stack.
+    Tcp,
+    /// RELP: delivered means answered `200` by the receiving application; `window` frames may
+    /// wait for their answers at once.
+    Relp { window: usize },
+}
+
 /// Where and how to reach the SIEM's syslog receiver.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Destination {
     pub host: String,
     pub port: u16,
+    pub transport: Transport,
     /// `None` = plain TCP.
     pub tls: Option<TlsSettings>,
     pub connect_timeout: Duration,
@@ -121,7 +142,14 @@ impl Config {
         validate_organisation(&organisation)?;
 
         let format = parsed(&get, "SYSLOG_FORMAT")?.unwrap_or(defaults.format);
+        let transport = transport(&get)?;
         let framing = parsed(&get, "SYSLOG_FRAMING")?.unwrap_or(defaults.framing);
+        // RELP frames each message itself and carries any byte: the RELP sender cuts the batch
+        // into messages at their octet counts, and LF framing's escaping would only alter them.
+        let framing = match transport {
+            Transport::Relp { .. } => Framing::OctetCounting,
+            Transport::Tcp => framing,
+        };
         let facility = parsed(&get, "SYSLOG_FACILITY")?.unwrap_or(defaults.facility);
         let max_message_bytes = match get("SYSLOG_MAX_MESSAGE_BYTES") {
             None => defaults.max_message_bytes,
@@ -179,7 +207,7 @@ impl Config {
         }
         let destination = match get("SYSLOG_HOST") {
             None => None,
-            Some(host) => Some(destination(host.trim().to_owned(), &get)?),
+            Some(host) => Some(destination(host.trim().to_owned(), transport, &get)?),
         };
 
         Ok(Config {
@@ -198,8 +226,38 @@ impl Config {
     }
 }
 
+/// SYSLOG_TRANSPORT and, read whatever the transport, SYSLOG_RELP_WINDOW.
+fn transport(get: &impl Fn(&'static str) -> Option<String>) -> Result<Transport, ConfigError> {
+    let window = match get("SYSLOG_RELP_WINDOW") {
+        None => DEFAULT_RELP_WINDOW,
+        Some(v) => match parse_number::<usize>("SYSLOG_RELP_WINDOW", &v)? {
+            n @ 1..=MAX_RELP_WINDOW => n,
+            _ => {
+                return Err(invalid(
+                    "SYSLOG_RELP_WINDOW",
+                    &v,
+                    "use a number of frames from 1 to 10000 (librelp's default is 128)",
+                ));
+            }
+        },
+    };
+    match get("SYSLOG_TRANSPORT")
+        .map(|v| v.trim().to_ascii_lowercase())
+        .as_deref()
+    {
+        None | Some("tcp") => Ok(Transport::Tcp),
+        Some("relp") => Ok(Transport::Relp { window }),
+        Some(other) => Err(invalid(
+            "SYSLOG_TRANSPORT",
+            other,
+            "use tcp (syslog over TCP or TLS) or relp (rsyslog's imrelp)",
+        )),
+    }
+}
+
 fn destination(
     host: String,
+    transport: Transport,
     get: &impl Fn(&'static str) -> Option<String>,
 ) -> Result<Destination, ConfigError> {
     let tls = match get("SYSLOG_TLS") {
@@ -207,6 +265,7 @@ fn destination(
         Some(v) => parse_bool("SYSLOG_TLS", &v)?,
     };
     let port = match get("SYSLOG_PORT") {
+        None if matches!(transport, Transport::Relp { .. }) => RELP_PORT,
         None if tls => 6514,
         None => 514,
         Some(v) => match parse_number::<u16>("SYSLOG_PORT", &v)? {
@@ -231,6 +290,7 @@ fn destination(
     Ok(Destination {
         host,
         port,
+        transport,
         tls,
         connect_timeout: parse_millis(get, "SYSLOG_CONNECT_TIMEOUT_MS", 5_000)?,
         write_timeout: parse_millis(get, "SYSLOG_WRITE_TIMEOUT_MS", 10_000)?,
@@ -441,6 +501,7 @@ mod tests {
         );
         assert_eq!(d.connect_timeout, Duration::from_millis(5000));
         assert_eq!(d.write_timeout, Duration::from_millis(10000));
+        assert_eq!(d.transport, Transport::Tcp);
         assert_eq!(c.syslog.format, SyslogFormat::Rfc5424);
         assert_eq!(c.syslog.framing, Framing::OctetCounting);
         assert_eq!(c.syslog.facility.code(), 16);
@@ -474,6 +535,46 @@ mod tests {
         ])
         .unwrap();
         assert!(c.destination.unwrap().tls.is_some());
+    }
+
+    #[test]
+    fn relp_defaults_to_its_port_with_or_without_tls_and_octet_counting() {
+        for tls in ["true", "false"] {
+            let c = config(&[
+                ("ORGANISATION", "A"),
+                ("SYSLOG_HOST", "h"),
+                ("SYSLOG_TLS", tls),
+                ("SYSLOG_TRANSPORT", "RELP"),
+                ("SYSLOG_FRAMING", "lf"),
+            ])
+            .unwrap();
+            let d = c.destination.unwrap();
+            assert_eq!(d.port, 20514);
+            assert_eq!(d.tls.is_some(), tls == "true");
+            assert_eq!(d.transport, Transport::Relp { window: 128 });
+            assert_eq!(
+                c.syslog.framing,
+                Framing::OctetCounting,
+                "RELP frames itself"
+            );
+        }
+        let c = config(&[
+            ("ORGANISATION", "A"),
+            ("SYSLOG_HOST", "h"),
+            ("SYSLOG_TRANSPORT", "relp"),
+            ("SYSLOG_PORT", "2514"),
+            ("SYSLOG_RELP_WINDOW", "1"),
+        ])
+        .unwrap();
+        let d = c.destination.unwrap();
+        assert_eq!((d.port, d.transport), (2514, Transport::Relp { window: 1 }));
+        let tcp = config(&[
+            ("ORGANISATION", "A"),
+            ("SYSLOG_TRANSPORT", "tcp"),
+            ("SYSLOG_FRAMING", "lf"),
+        ])
+        .unwrap();
+        assert_eq!(tcp.syslog.framing, Framing::Lf);
     }
 
     #[test]
@@ -535,6 +636,16 @@ mod tests {
             "SYSLOG_PORT"
         );
         assert_eq!(error_var(&[org, host, ("SYSLOG_TLS", "yes")]), "SYSLOG_TLS");
+        assert_eq!(
+            error_var(&[org, ("SYSLOG_TRANSPORT", "udp")]),
+            "SYSLOG_TRANSPORT"
+        );
+        for window in ["0", "10001", "-1", "many"] {
+            assert_eq!(
+                error_var(&[org, ("SYSLOG_RELP_WINDOW", window)]),
+                "SYSLOG_RELP_WINDOW"
+            );
+        }
         assert_eq!(
             error_var(&[org, ("SYSLOG_FORMAT", "json")]),
             "SYSLOG_FORMAT"

@@ -6,17 +6,17 @@ use std::process::ExitCode;
 use std::sync::Arc;
 use std::time::Duration;
 
-use aws_syslog_forwarder::config::Config;
+use aws_syslog_forwarder::config::{Config, Transport};
 use aws_syslog_forwarder::detections::Detections;
 use aws_syslog_forwarder::findings::{EcrFindings, FileFindings, FindingsSource};
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::replay;
-use aws_syslog_forwarder::transport::{Sink, SyslogSender, WriterSink};
+use aws_syslog_forwarder::transport::{RelpSender, Sink, SyslogSender, WriterSink};
 use clap::{Parser, Subcommand};
 use lambda_runtime::{LambdaEvent, service_fn};
 use serde_json::value::RawValue;
 
-/// Forwards CloudWatch Logs and ECR image-scan events to a SIEM over syslog (TCP/TLS).
+/// Forwards CloudWatch Logs and ECR image-scan events to a SIEM over syslog (TCP/TLS or RELP).
 ///
 /// Under AWS Lambda (AWS_LAMBDA_RUNTIME_API set) it runs the Lambda runtime loop; `replay` processes
 /// saved events from files or stdin. Configuration comes from the environment (see README).
@@ -89,8 +89,14 @@ fn syslog_sink(config: &Config) -> Result<Option<Sink>, ExitCode> {
     let Some(destination) = &config.destination else {
         return Ok(None);
     };
-    match SyslogSender::new(destination) {
-        Ok(sender) => Ok(Some(Sink::Syslog(Box::new(sender)))),
+    let sink = match destination.transport {
+        Transport::Tcp => SyslogSender::new(destination).map(|s| Sink::Syslog(Box::new(s))),
+        Transport::Relp { window } => {
+            RelpSender::new(destination, window).map(|s| Sink::Relp(Box::new(s)))
+        }
+    };
+    match sink {
+        Ok(sink) => Ok(Some(sink)),
         Err(e) => {
             tracing::error!("configuration error: {e}");
             Err(ExitCode::from(2))

@@ -4,6 +4,7 @@
 use serde_json::{Map, Value, json};
 
 use crate::record::{Record, RecordKind, Severity};
+use crate::transport::{DeliveryStats, RelpStats};
 
 pub const NAMESPACE: &str = "AwsSyslogForwarder";
 
@@ -27,6 +28,8 @@ pub struct Metrics {
     pub batch_items_failed: u64,
     /// Time since Kinesis received the oldest record of the batch, when it was a Kinesis batch.
     pub iterator_age_ms: Option<f64>,
+    /// RELP frames acknowledged, refused and resent, when delivery went over RELP.
+    pub relp: Option<RelpStats>,
 }
 
 /// ECR findings forwarded, by severity.
@@ -65,6 +68,24 @@ impl FindingCounts {
 }
 
 impl Metrics {
+    /// Adds what one delivery cost (bytes, connect and flush time, RELP frames).
+    pub fn add_delivery(&mut self, stats: &DeliveryStats) {
+        let ms = |d: std::time::Duration| d.as_secs_f64() * 1_000.0;
+        self.bytes_sent += stats.bytes_sent;
+        if let Some(connect) = stats.connect {
+            self.connect_ms = Some(self.connect_ms.unwrap_or_default() + ms(connect));
+        }
+        if let Some(flush) = stats.flush {
+            self.flush_ms = Some(self.flush_ms.unwrap_or_default() + ms(flush));
+        }
+        if let Some(frames) = stats.relp {
+            let total = self.relp.get_or_insert_default();
+            total.acknowledged += frames.acknowledged;
+            total.refused += frames.refused;
+            total.resent += frames.resent;
+        }
+    }
+
     /// The EMF JSON line, with `FunctionName` as the dimension.
     pub fn to_emf(&self, function_name: &str, timestamp_ms: i64) -> String {
         let mut values: Vec<(&str, &str, Value)> = vec![
@@ -86,6 +107,15 @@ impl Metrics {
         }
         if let Some(ms) = self.iterator_age_ms {
             values.push(("IteratorAgeMs", "Milliseconds", ms.into()));
+        }
+        if let Some(frames) = self.relp {
+            values.push((
+                "RelpFramesAcknowledged",
+                "Count",
+                frames.acknowledged.into(),
+            ));
+            values.push(("RelpFramesRefused", "Count", frames.refused.into()));
+            values.push(("RelpFramesResent", "Count", frames.resent.into()));
         }
         if let Some(ms) = self.connect_ms {
             values.push(("ConnectMs", "Milliseconds", ms.into()));
@@ -122,6 +152,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn deliveries_add_up() {
+        let mut metrics = Metrics::default();
+        let relp = DeliveryStats {
+            bytes_sent: 100,
+            connect: Some(std::time::Duration::from_millis(2)),
+            flush: None,
+            relp: Some(RelpStats {
+                acknowledged: 3,
+                refused: 1,
+                resent: 1,
+            }),
+        };
+        metrics.add_delivery(&relp);
+        metrics.add_delivery(&relp);
+        assert_eq!(metrics.bytes_sent, 200);
+        assert_eq!(metrics.connect_ms, Some(4.0));
+        assert_eq!(metrics.flush_ms, None);
+        assert_eq!(
+            metrics.relp,
+            Some(RelpStats {
+                acknowledged: 6,
+                refused: 2,
+                resent: 2
+            })
+        );
+        let mut tcp = Metrics::default();
+        tcp.add_delivery(&DeliveryStats::default());
+        assert_eq!(tcp.relp, None);
+    }
+
+    #[test]
     fn emf_line_declares_every_value_it_carries() {
         let metrics = Metrics {
             records_in: 10,
@@ -142,6 +203,11 @@ mod tests {
             batch_items_in: 100,
             batch_items_failed: 3,
             iterator_age_ms: Some(1_250.0),
+            relp: Some(RelpStats {
+                acknowledged: 40,
+                refused: 2,
+                resent: 7,
+            }),
         };
         let line: Value = serde_json::from_str(&metrics.to_emf("fwd", 1_795_341_600_000)).unwrap();
         let aws = &line["_aws"];
@@ -167,8 +233,15 @@ mod tests {
         assert_eq!(line["BatchItemsIn"], 100);
         assert_eq!(line["BatchItemsFailed"], 3);
         assert_eq!(line["IteratorAgeMs"], 1_250.0);
+        assert_eq!(line["RelpFramesAcknowledged"], 40);
+        assert_eq!(line["RelpFramesRefused"], 2);
+        assert_eq!(line["RelpFramesResent"], 7);
         let single = Metrics::default().to_emf("fwd", 0);
         assert!(!single.contains("BatchItemsIn") && !single.contains("IteratorAgeMs"));
+        assert!(
+            !single.contains("RelpFrames"),
+            "only when delivery went over RELP"
+        );
         assert!(!metrics.to_emf("fwd", 0).contains('\n'), "one line");
     }
 }

@@ -297,14 +297,7 @@ impl<F: FindingsSource> Forwarder<F> {
             .await
             .deliver(batch, deadline, &mut stats)
             .await;
-        metrics.bytes_sent += stats.bytes_sent;
-        let ms = |d: std::time::Duration| d.as_secs_f64() * 1_000.0;
-        if let Some(connect) = stats.connect {
-            metrics.connect_ms = Some(metrics.connect_ms.unwrap_or_default() + ms(connect));
-        }
-        if let Some(flush) = stats.flush {
-            metrics.flush_ms = Some(metrics.flush_ms.unwrap_or_default() + ms(flush));
-        }
+        metrics.add_delivery(&stats);
         match &delivered {
             Ok(delivered) => metrics.records_forwarded += *delivered as u64,
             Err(e) => {

@@ -1,10 +1,10 @@
 //! One TCP or TLS connection to the receiver, with the checks plain sockets do not give: is the peer
 //! still there, and how much of what we wrote has its TCP stack acknowledged.
 
-use std::io::{self, Read};
+use std::io::{self, Read, Write};
 
 use socket2::{SockRef, Socket};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
@@ -42,9 +42,52 @@ impl Connection {
     /// A non-blocking look at the peer: still open, closed in order, or gone with an error. Anything
     /// the receiver sent is read and dropped (syslog receivers send nothing but TLS housekeeping).
     pub fn peer(&mut self) -> Peer {
+        self.drain(|_| true)
+    }
+
+    /// Like [`Connection::peer`], but appends what the receiver sent to `out`, stopping (and
+    /// reporting the peer open) once `out` holds `limit` bytes or more.
+    pub fn read_available(&mut self, out: &mut Vec<u8>, limit: usize) -> Peer {
+        self.drain(|bytes| {
+            out.extend_from_slice(bytes);
+            out.len() < limit
+        })
+    }
+
+    /// Waits for data from the receiver; 0 is an orderly close.
+    pub async fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Connection::Tcp(s) => drain_plain(s),
-            Connection::Tls(s) => drain_tls(s),
+            Connection::Tcp(s) => s.read(buf).await,
+            Connection::Tls(s) => s.read(buf).await,
+        }
+    }
+
+    /// Hands `bytes` to the socket without waiting (for TLS followed by `close_notify`), as far as
+    /// the socket takes them right now: for a goodbye where nobody can wait, as in `Drop`.
+    pub fn write_now(&mut self, bytes: &[u8]) {
+        match self {
+            Connection::Tcp(s) => {
+                let _ = SocketWriter(s).write(bytes);
+            }
+            Connection::Tls(s) => {
+                let (tcp, tls) = s.get_mut();
+                if tls.writer().write_all(bytes).is_err() {
+                    return;
+                }
+                tls.send_close_notify();
+                while tls.wants_write() {
+                    if !matches!(tls.write_tls(&mut SocketWriter(tcp)), Ok(n) if n > 0) {
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    fn drain(&mut self, take: impl FnMut(&[u8]) -> bool) -> Peer {
+        match self {
+            Connection::Tcp(s) => drain_plain(s, take),
+            Connection::Tls(s) => drain_tls(s, take),
         }
     }
 }
@@ -61,12 +104,14 @@ pub enum Peer {
     Failed(Option<rustls::Error>),
 }
 
-fn drain_plain(stream: &TcpStream) -> Peer {
+/// Reads what the socket holds, handing it to `take` until that returns false (more wanted later).
+fn drain_plain(stream: &TcpStream, mut take: impl FnMut(&[u8]) -> bool) -> Peer {
     let mut buf = [0u8; 4096];
     loop {
         match SocketReader(stream).read(&mut buf) {
             Ok(0) => return Peer::Closed,
-            Ok(_) => continue,
+            Ok(n) if take(&buf[..n]) => continue,
+            Ok(_) => return Peer::Open,
             Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Peer::Open,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(_) => return Peer::Failed(None),
@@ -76,9 +121,20 @@ fn drain_plain(stream: &TcpStream) -> Peer {
 
 /// Feeds whatever arrived into rustls (session tickets, alerts) and reports whether the connection is
 /// still open: a peek at the raw socket would always see unread TLS records and never the EOF.
-fn drain_tls(stream: &mut TlsStream<TcpStream>) -> Peer {
+fn drain_tls(stream: &mut TlsStream<TcpStream>, mut take: impl FnMut(&[u8]) -> bool) -> Peer {
     let (tcp, tls) = stream.get_mut();
     let mut plaintext = [0u8; 4096];
+    // Plaintext rustls decrypted earlier but nobody read yet comes first.
+    loop {
+        match tls.reader().read(&mut plaintext) {
+            Ok(0) => return Peer::Closed,
+            Ok(n) if take(&plaintext[..n]) => continue,
+            Ok(_) => return Peer::Open,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Peer::Closed,
+            Err(_) => return Peer::Failed(None),
+        }
+    }
     loop {
         match tls.read_tls(&mut SocketReader(tcp)) {
             Ok(0) => return Peer::Closed,
@@ -89,7 +145,8 @@ fn drain_tls(stream: &mut TlsStream<TcpStream>) -> Peer {
                 loop {
                     match tls.reader().read(&mut plaintext) {
                         Ok(0) => return Peer::Closed, // close_notify
-                        Ok(_) => continue,
+                        Ok(n) if take(&plaintext[..n]) => continue,
+                        Ok(_) => return Peer::Open,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         // EOF without close_notify: the peer closed (or died) mid-record.
                         Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Peer::Closed,
@@ -113,6 +170,21 @@ impl Read for SocketReader<'_> {
         let socket = SockRef::from(self.0);
         let mut raw: &Socket = &socket;
         raw.read(buf)
+    }
+}
+
+/// Writes straight to the (non-blocking) socket: a write that would block writes nothing.
+struct SocketWriter<'a>(&'a TcpStream);
+
+impl Write for SocketWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let socket = SockRef::from(self.0);
+        let mut raw: &Socket = &socket;
+        raw.write(buf)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -1,14 +1,20 @@
-//! Delivery of framed syslog bytes: to a receiver over TCP or TLS, or to a local writer (stdout).
+//! Delivery of framed syslog bytes: to a receiver over TCP or TLS (plain syslog or RELP), or to a
+//! local writer (stdout).
 
+mod connect;
 mod connection;
 mod pinning;
+pub mod relp;
+mod retry;
 mod sender;
 mod tls;
 mod writer;
 
 use std::time::Duration;
 
-pub use sender::{RetryPolicy, SyslogSender};
+pub use relp::{RelpError, RelpSender};
+pub use retry::RetryPolicy;
+pub use sender::SyslogSender;
 pub use tls::TlsSetupError;
 pub use writer::WriterSink;
 
@@ -16,7 +22,7 @@ use crate::syslog::Batch;
 
 /// Some TLS 1.2 receivers that require a client certificate complete the handshake without one and
 /// then drop the data: the symptom is a silent receiver, so the error says what to check.
-const CLIENT_CERT_HINT: &str = " (over TLS without a client certificate: a receiver that requires \
+pub(crate) const CLIENT_CERT_HINT: &str = " (over TLS without a client certificate: a receiver that requires \
      one may accept the handshake and then drop the data; if so, set SYSLOG_TLS_CLIENT_CERT and \
      SYSLOG_TLS_CLIENT_KEY)";
 
@@ -93,6 +99,8 @@ pub enum TransportError {
     DeadlineExceeded,
     #[error("writing to the output failed: {0}")]
     Output(std::io::Error),
+    #[error(transparent)]
+    Relp(#[from] RelpError),
 }
 
 impl TransportError {
@@ -111,6 +119,7 @@ impl TransportError {
                 alert,
                 CertificateRequired | BadCertificate | UnknownCA | AccessDenied
             ),
+            TransportError::Relp(relp) => relp.is_permanent(),
             _ => false,
         }
     }
@@ -119,7 +128,8 @@ impl TransportError {
 /// Some records were not delivered; the invocation must fail so the event is retried.
 ///
 /// `delivered` counts only records the receiver confirmed (over TCP: acknowledged, at a checkpoint,
-/// on a connection that stayed open); records sent but unconfirmed count as not delivered, and
+/// on a connection that stayed open; over RELP: every message answered `200`); records sent but
+/// unconfirmed count as not delivered, and
 /// are sent again on the retry (at-least-once).
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -142,11 +152,25 @@ pub struct DeliveryStats {
     pub connect: Option<Duration>,
     /// Time from the last write until the receiver acknowledged everything.
     pub flush: Option<Duration>,
+    /// Frame counts, when the delivery went over RELP.
+    pub relp: Option<RelpStats>,
+}
+
+/// What the RELP receiver answered.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RelpStats {
+    /// Frames answered `200`.
+    pub acknowledged: u64,
+    /// Frames answered with any other status (each is sent again).
+    pub refused: u64,
+    /// Frames sent again after a failed session (refused, unanswered or lost).
+    pub resent: u64,
 }
 
 /// Where an invocation's batch goes.
 pub enum Sink {
     Syslog(Box<SyslogSender>),
+    Relp(Box<RelpSender>),
     Writer(WriterSink),
 }
 
@@ -161,6 +185,7 @@ impl Sink {
     ) -> Result<usize, DeliveryError> {
         match self {
             Sink::Syslog(sender) => sender.deliver(batch, deadline, stats).await,
+            Sink::Relp(sender) => sender.deliver(batch, deadline, stats).await,
             Sink::Writer(writer) => writer.deliver(batch, stats).await,
         }
     }
@@ -170,6 +195,7 @@ impl std::fmt::Debug for Sink {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Sink::Syslog(sender) => write!(f, "Sink::Syslog({})", sender.target()),
+            Sink::Relp(sender) => write!(f, "Sink::Relp({})", sender.target()),
             Sink::Writer(_) => write!(f, "Sink::Writer"),
         }
     }

@@ -2,14 +2,14 @@
 //! confirmed a segment at a time, what was not confirmed resent after a failed attempt, bounded
 //! reconnects inside the deadline.
 
-use std::hash::BuildHasher;
 use std::time::Duration;
 
-use tokio::net::TcpStream;
 use tokio::time::{Instant, sleep, timeout};
 
+use super::connect::Connector;
 use super::connection::{Connection, Peer};
-use super::tls::{TlsClient, TlsSetupError, describe_handshake_error, is_certificate_error};
+use super::retry::{RetryPolicy, budget};
+use super::tls::TlsSetupError;
 use super::{DeliveryError, DeliveryStats, TransportError};
 use crate::config::Destination;
 use crate::syslog::Batch;
@@ -25,47 +25,9 @@ const SETTLE_MIN: Duration = Duration::from_millis(20);
 const SETTLE_MAX: Duration = Duration::from_millis(250);
 /// Immediate looks at the send queue before the acknowledgement wait starts sleeping.
 const ACK_SPINS: u32 = 200;
-/// A connection attempt is not started with less time than this before the deadline.
-const MIN_ATTEMPT: Duration = Duration::from_millis(100);
-
-/// How often and how patiently to reconnect after a failure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Reconnects after the first attempt.
-    pub retries: u32,
-    pub first_delay: Duration,
-    pub max_delay: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            retries: 4,
-            first_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(2),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Exponential delay before reconnect `attempt` (1-based), with "equal jitter": between half and
-    /// all of the exponential value, so many instances do not reconnect in step.
-    fn delay(&self, attempt: u32) -> Duration {
-        let exp = self
-            .first_delay
-            .saturating_mul(1 << attempt.saturating_sub(1).min(16))
-            .min(self.max_delay);
-        let half = exp / 2;
-        let jitter = std::collections::hash_map::RandomState::new().hash_one(attempt) % 1_000;
-        half + half.mul_f64(jitter as f64 / 1_000.0)
-    }
-}
 
 pub struct SyslogSender {
-    host: String,
-    port: u16,
-    tls: Option<TlsClient>,
-    connect_timeout: Duration,
+    connector: Connector,
     write_timeout: Duration,
     retry: RetryPolicy,
     connection: Option<Connection>,
@@ -73,12 +35,8 @@ pub struct SyslogSender {
 
 impl SyslogSender {
     pub fn new(destination: &Destination) -> Result<SyslogSender, TlsSetupError> {
-        let tls = destination.tls.as_ref().map(TlsClient::new).transpose()?;
         Ok(SyslogSender {
-            host: destination.host.clone(),
-            port: destination.port,
-            tls,
-            connect_timeout: destination.connect_timeout,
+            connector: Connector::new(destination)?,
             write_timeout: destination.write_timeout,
             retry: RetryPolicy::default(),
             connection: None,
@@ -92,8 +50,12 @@ impl SyslogSender {
 
     /// `host:port (tls|tcp)`, for logs.
     pub fn target(&self) -> String {
-        let kind = if self.tls.is_some() { "tls" } else { "tcp" };
-        format!("{}:{} ({kind})", self.host, self.port)
+        let kind = if self.connector.is_tls() {
+            "tls"
+        } else {
+            "tcp"
+        };
+        format!("{} ({kind})", self.connector.address())
     }
 
     /// Delivers every record of `batch` before `deadline`; returns how many records the receiver
@@ -113,15 +75,13 @@ impl SyslogSender {
             };
             self.connection = None;
             attempt += 1;
-            let delay = self.retry.delay(attempt);
-            let in_time = Instant::now() + delay + MIN_ATTEMPT < deadline;
-            if attempt > self.retry.retries || !in_time || error.is_permanent() {
+            let Some(delay) = self.retry.next_delay(attempt, &error, deadline) else {
                 return Err(DeliveryError {
                     delivered: confirmed,
                     failed: batch.records() - confirmed,
                     cause: error,
                 });
-            }
+            };
             tracing::warn!(
                 target = %self.target(),
                 %error,
@@ -167,7 +127,7 @@ impl SyslogSender {
             Some(connection) => connection,
             None => {
                 let started = Instant::now();
-                let connection = self.connect(deadline).await?;
+                let connection = self.connector.connect(deadline).await?;
                 let took = started.elapsed();
                 stats.connect = Some(stats.connect.unwrap_or_default() + took);
                 settle = Some(took.clamp(SETTLE_MIN, SETTLE_MAX));
@@ -177,11 +137,11 @@ impl SyslogSender {
 
         for segment in batch.segments(*confirmed, CHECKPOINT) {
             for chunk in segment.bytes.chunks(CHUNK) {
-                let budget = self.budget(self.write_timeout, deadline)?;
-                match timeout(budget, connection.write_chunk(chunk)).await {
+                let write_budget = budget(self.write_timeout, deadline)?;
+                match timeout(write_budget, connection.write_chunk(chunk)).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => return Err(TransportError::Write(e)),
-                    Err(_) => return Err(self.timeout_error(budget, deadline)),
+                    Err(_) => return Err(self.timeout_error(write_budget, deadline)),
                 }
                 stats.bytes_sent += chunk.len() as u64;
             }
@@ -211,7 +171,7 @@ impl SyslogSender {
         deadline: Instant,
         stats: &mut DeliveryStats,
     ) -> Result<bool, TransportError> {
-        let ack_budget = self.budget(self.write_timeout, deadline)?;
+        let ack_budget = budget(self.write_timeout, deadline)?;
         let flush_started = Instant::now();
         let ack_deadline = flush_started + ack_budget;
         let mut pause = Duration::from_millis(1);
@@ -260,15 +220,7 @@ impl SyslogSender {
     }
 
     fn tls_without_client_cert(&self) -> bool {
-        self.tls.as_ref().is_some_and(|tls| !tls.client_auth)
-    }
-
-    fn budget(&self, limit: Duration, deadline: Instant) -> Result<Duration, TransportError> {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() {
-            return Err(TransportError::DeadlineExceeded);
-        }
-        Ok(limit.min(left))
+        self.connector.tls_without_client_cert()
     }
 
     fn timeout_error(&self, budget: Duration, deadline: Instant) -> TransportError {
@@ -287,89 +239,6 @@ impl SyslogSender {
                 after: budget,
                 tls_without_client_cert: self.tls_without_client_cert(),
             }
-        }
-    }
-
-    async fn connect(&self, deadline: Instant) -> Result<Connection, TransportError> {
-        let target = format!("{}:{}", self.host, self.port);
-        let budget = self.budget(self.connect_timeout, deadline)?;
-        let started = Instant::now();
-        let tcp = match timeout(budget, self.connect_tcp()).await {
-            Ok(result) => result?,
-            Err(_) => {
-                return Err(TransportError::ConnectTimeout {
-                    target,
-                    after: budget,
-                });
-            }
-        };
-        // Small final segments must not wait for Nagle: the acknowledgement wait measures them.
-        let _ = tcp.set_nodelay(true);
-        let Some(tls) = &self.tls else {
-            tracing::debug!(%target, elapsed = ?started.elapsed(), "connected");
-            return Ok(Connection::Tcp(tcp));
-        };
-        let budget = self.budget(self.connect_timeout, deadline)?;
-        let handshake = tls.connector.connect(tls.server_name.clone(), tcp);
-        match timeout(budget, handshake).await {
-            Ok(Ok(stream)) => {
-                tracing::debug!(%target, elapsed = ?started.elapsed(), "TLS connected");
-                Ok(Connection::Tls(Box::new(stream)))
-            }
-            Ok(Err(e)) => Err(TransportError::Handshake {
-                target,
-                reason: describe_handshake_error(&e),
-                certificate: is_certificate_error(&e),
-            }),
-            Err(_) => Err(TransportError::HandshakeTimeout {
-                target,
-                after: budget,
-            }),
-        }
-    }
-
-    async fn connect_tcp(&self) -> Result<TcpStream, TransportError> {
-        let target = format!("{}:{}", self.host, self.port);
-        let addresses = tokio::net::lookup_host((self.host.as_str(), self.port))
-            .await
-            .map_err(|source| TransportError::Resolve {
-                host: self.host.clone(),
-                source,
-            })?;
-        let mut last_error = None;
-        for address in addresses {
-            match TcpStream::connect(address).await {
-                Ok(stream) => return Ok(stream),
-                Err(e) => last_error = Some(e),
-            }
-        }
-        Err(TransportError::Connect {
-            target,
-            source: last_error.unwrap_or_else(|| {
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    "the name resolved to no address",
-                )
-            }),
-        })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_grows_is_bounded_and_jittered() {
-        let policy = RetryPolicy::default();
-        for attempt in 1..=10 {
-            let d = policy.delay(attempt);
-            let exp =
-                (Duration::from_millis(100) * 2u32.pow(attempt - 1)).min(Duration::from_secs(2));
-            assert!(
-                d >= exp / 2 && d <= exp,
-                "attempt {attempt}: {d:?} vs {exp:?}"
-            );
         }
     }
 }

@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use aws_syslog_forwarder::config::{Destination, TlsSettings};
+use aws_syslog_forwarder::config::{Destination, TlsSettings, Transport};
 use aws_syslog_forwarder::findings::FileFindings;
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::syslog::{Framing, SyslogSettings};
-use aws_syslog_forwarder::transport::{RetryPolicy, Sink, SyslogSender};
+use aws_syslog_forwarder::transport::{RelpSender, RetryPolicy, Sink, SyslogSender};
 use tokio::time::Instant;
 
 use super::rsyslog::Received;
@@ -33,6 +33,7 @@ pub fn tcp(port: u16) -> Destination {
     Destination {
         host: "127.0.0.1".into(),
         port,
+        transport: Transport::Tcp,
         tls: None,
         connect_timeout: Duration::from_secs(2),
         write_timeout: Duration::from_secs(5),
@@ -51,18 +52,47 @@ pub fn tls(port: u16, ca_pem: &str, server_name: &str) -> Destination {
     }
 }
 
+/// `tcp(port)` over RELP with the default window.
+pub fn relp(port: u16) -> Destination {
+    Destination {
+        transport: Transport::Relp {
+            window: aws_syslog_forwarder::config::DEFAULT_RELP_WINDOW,
+        },
+        ..tcp(port)
+    }
+}
+
+/// A forwarder for `destination` (over TCP or RELP, as it says) that retries fast.
 pub fn forwarder(destination: &Destination, settings: SyslogSettings) -> Forwarder<FileFindings> {
+    let retry = RetryPolicy {
+        retries: 2,
+        first_delay: Duration::from_millis(20),
+        max_delay: Duration::from_millis(100),
+    };
+    forwarder_with_retry(destination, settings, retry)
+}
+
+pub fn forwarder_with_retry(
+    destination: &Destination,
+    settings: SyslogSettings,
+    retry: RetryPolicy,
+) -> Forwarder<FileFindings> {
     let findings =
         FileFindings::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("events/findings.json"))
             .expect("events/findings.json loads");
-    let sender = SyslogSender::new(destination)
-        .expect("valid TLS settings")
-        .with_retry(RetryPolicy {
-            retries: 2,
-            first_delay: Duration::from_millis(20),
-            max_delay: Duration::from_millis(100),
-        });
-    Forwarder::new(settings, findings, Sink::Syslog(Box::new(sender)))
+    let sink = match destination.transport {
+        Transport::Tcp => Sink::Syslog(Box::new(
+            SyslogSender::new(destination)
+                .expect("valid TLS settings")
+                .with_retry(retry),
+        )),
+        Transport::Relp { window } => Sink::Relp(Box::new(
+            RelpSender::new(destination, window)
+                .expect("valid TLS settings")
+                .with_retry(retry),
+        )),
+    };
+    Forwarder::new(settings, findings, sink)
 }
 
 pub fn deadline() -> Instant {

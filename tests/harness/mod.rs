@@ -1,5 +1,6 @@
 //! Real parts the integration tests talk to: rsyslog, the moto ECR server and cargo-lambda's Runtime
-//! API emulator. Each binds to 127.0.0.1 only and is stopped by its own process id when dropped.
+//! API emulator, and a scripted RELP receiver for the faults rsyslog does not play. Each binds to
+//! 127.0.0.1 only and is stopped by its own process id (or, for threads, joined) when dropped.
 #![allow(dead_code)]
 
 pub mod batches;
@@ -9,6 +10,7 @@ pub mod encode;
 pub mod faulty;
 pub mod forwarding;
 pub mod moto;
+pub mod relp_server;
 pub mod rsyslog;
 pub mod throttle;
 
