@@ -12,7 +12,7 @@ EVENTS := $(filter-out events/findings.json,$(wildcard events/*.json))
 APT_PACKAGES := rsyslog rsyslog-gnutls rsyslog-openssl rsyslog-relp openssl iproute2 time
 PIP_PACKAGES := 'moto[server]==5.2.5' 'cargo-lambda==1.9.2'
 
-.PHONY: run test deps apt-deps venv sam-venv build lint fmt clean bench package package-x86 deploy fuzz
+.PHONY: run test deps apt-deps venv sam-venv syslog-ng build lint fmt clean bench package package-x86 deploy fuzz
 
 run: build
 	@for event in $(EVENTS); do \
@@ -76,7 +76,21 @@ lint:
 fmt:
 	$(CARGO) fmt --all
 
-deps: apt-deps venv sam-venv
+deps: apt-deps venv sam-venv syslog-ng
+
+# syslog-ng as a second real receiver. It conflicts with rsyslog in apt, so its packages are
+# downloaded and unpacked into an ignored folder and run from there.
+SYSLOG_NG_ROOT := $(CURDIR)/.syslog-ng/root
+SYSLOG_NG_DEBS := syslog-ng-core libivykis0 libnet1 libpcre3 libwrap0
+syslog-ng: .syslog-ng/.installed
+
+.syslog-ng/.installed: Makefile
+	rm -rf .syslog-ng && mkdir -p .syslog-ng/debs $(SYSLOG_NG_ROOT)
+	cd .syslog-ng/debs && { apt-get download $(SYSLOG_NG_DEBS) 2>/dev/null || \
+		{ $(SUDO) apt-get update -qq && apt-get download $(SYSLOG_NG_DEBS); }; }
+	for deb in .syslog-ng/debs/*.deb; do dpkg -x "$$deb" $(SYSLOG_NG_ROOT); done
+	test -x $(SYSLOG_NG_ROOT)/usr/sbin/syslog-ng
+	touch $@
 
 # The real receivers and tools the tests start: rsyslog (TCP, TLS and RELP), openssl, ss.
 apt-deps:
@@ -111,4 +125,4 @@ deploy:
 
 clean:
 	$(CARGO) clean
-	rm -rf $(VENV) .venv-sam
+	rm -rf $(VENV) .venv-sam .syslog-ng

@@ -12,6 +12,7 @@ pub mod forwarding;
 pub mod moto;
 pub mod relp_server;
 pub mod rsyslog;
+pub mod syslog_ng;
 pub mod throttle;
 
 use std::net::TcpListener;
