@@ -97,6 +97,18 @@ impl<R: Read> Input<R> {
         Ok(offset)
     }
 
+    /// Reads the rest of the stream and drops it (the decompressed bound and gzip errors still
+    /// apply).
+    pub(super) fn drain(&mut self) -> Result<(), DecodeError> {
+        loop {
+            let have = self.end - self.pos;
+            self.advance(have);
+            if self.want(1)? == 0 {
+                return Ok(());
+            }
+        }
+    }
+
     /// Whether the rest of the stream is whitespace only (read to its end, so a corrupt gzip
     /// trailer is still an error).
     pub(super) fn only_ws_remains(&mut self) -> Result<bool, DecodeError> {

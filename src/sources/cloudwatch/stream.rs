@@ -474,6 +474,9 @@ impl Scanner<'_> {
             Err(Unusual) => return Ok(Err(Unusual)),
         };
         let Some(end) = end else {
+            // The rest of the payload still counts against the decompressed bound first, as it
+            // does for a payload decoded whole; it is read and dropped, never held.
+            self.input.drain()?;
             return Err(DecodeError::MessageTooLong {
                 index: 0,
                 // A lower bound: the string was not read to its end.
