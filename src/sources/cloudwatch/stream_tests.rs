@@ -181,6 +181,21 @@ fn bounds_give_the_same_errors() {
     ] {
         assert_agree(json.as_bytes(), limits);
     }
+    // A message far over its bound in a payload over the decompressed bound: the payload bound
+    // is the error, as when decoded whole.
+    let huge = data_message(&[("1".into(), 1, " ".repeat(2_000))]).to_string();
+    let tight = Limits {
+        max_message_bytes: 12,
+        ..Limits::default()
+    };
+    assert_agree(
+        huge.as_bytes(),
+        Limits {
+            max_decompressed_bytes: 1_500,
+            ..tight
+        },
+    );
+    assert_agree(huge.as_bytes(), tight);
     let err = streamed(
         &gzip(json.as_bytes()),
         Limits {
