@@ -15,7 +15,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use aws_syslog_forwarder::config::DEFAULT_RELP_WINDOW;
-use aws_syslog_forwarder::config::{Destination, TlsSettings, Transport};
+use aws_syslog_forwarder::config::{Destination, FilterSettings, TlsSettings, Transport};
+use aws_syslog_forwarder::filters::{Filters, Rule};
 use aws_syslog_forwarder::findings::{FindingsSource, StaticFindings};
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::syslog::SyslogSettings;
@@ -246,6 +247,26 @@ fn median(mut run: impl FnMut()) -> Duration {
     times[times.len() / 2]
 }
 
+/// Medians of `base` and `other` run alternately, after one warm-up each: both see the same
+/// machine, so their ratio holds even when the load changes during the run.
+fn paired_medians(mut base: impl FnMut(), mut other: impl FnMut()) -> (Duration, Duration) {
+    base();
+    other();
+    let started = Instant::now();
+    let (mut bases, mut others) = (Vec::new(), Vec::new());
+    while bases.len() < 9 || (bases.len() < 60 && started.elapsed() < Duration::from_secs(6)) {
+        let t = Instant::now();
+        base();
+        bases.push(t.elapsed());
+        let t = Instant::now();
+        other();
+        others.push(t.elapsed());
+    }
+    bases.sort();
+    others.sort();
+    (bases[bases.len() / 2], others[others.len() / 2])
+}
+
 struct Row {
     name: String,
     time: Duration,
@@ -354,6 +375,118 @@ struct Sinks {
     tcp: DiscardSink,
     tls: DiscardSink,
     relp: RelpAckSink,
+}
+
+/// A filtered pipeline's cost over the same run's unfiltered one.
+struct Overhead {
+    what: String,
+    /// `other / base - 1`, from medians measured alternately.
+    ratio: f64,
+    /// The unfiltered pipeline's median in the same pairing.
+    base: Duration,
+    target: &'static str,
+}
+
+/// The CloudTrail pipeline (TCP) with filters or redaction on, each against the unfiltered one.
+fn filter_rows(payload: &Payload, tcp: &DiscardSink) -> (Vec<Row>, Vec<Overhead>) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let deadline = || tokio::time::Instant::now() + Duration::from_secs(60);
+    let plain = forwarder(StaticFindings::default(), tcp.port, None);
+    let variants: [(&str, &'static str, &'static str, FilterSettings); 3] = [
+        (
+            // S3 and KMS data events are the usual CloudTrail noise; this workload has none, so
+            // every record is scanned and every record is still sent: the filter's whole cost.
+            "pipeline_tcp_exclude",
+            "exclude filter (matches no record)",
+            "≤ 15 %",
+            FilterSettings {
+                exclude: Some(r#""eventSource":"(?:s3|kms)\.amazonaws\.com""#.into()),
+                ..FilterSettings::default()
+            },
+        ),
+        (
+            "pipeline_tcp_redact_all",
+            "every built-in redaction rule",
+            "≤ 35 %",
+            FilterSettings {
+                redact: Rule::ALL.iter().map(|r| r.name().to_owned()).collect(),
+                ..FilterSettings::default()
+            },
+        ),
+        (
+            // README's recipe; it drops the Get*/Describe* calls of the workload, which saves
+            // their formatting and sending.
+            "pipeline_tcp_exclude_read_only",
+            "read-only calls excluded (README recipe, net)",
+            "",
+            FilterSettings {
+                exclude: Some(READ_ONLY_CALLS.into()),
+                ..FilterSettings::default()
+            },
+        ),
+    ];
+    let row = |stage: &str, time| Row {
+        name: format!("cloudtrail/{stage}"),
+        time,
+        log_bytes: payload.log_bytes,
+        events: payload.events,
+    };
+    let (mut rows, mut overheads) = (Vec::new(), Vec::new());
+    for (stage, what, target, settings) in variants {
+        let filtered = forwarder(StaticFindings::default(), tcp.port, None)
+            .with_filters(Filters::from_config(&settings).expect("valid filters"));
+        let dropped = runtime
+            .block_on(filtered.records(&payload.event))
+            .map(|records| payload.events - records.len())
+            .expect("decode");
+        let (base, other) = paired_medians(
+            || {
+                runtime
+                    .block_on(plain.forward(&payload.event, deadline()))
+                    .expect("forward");
+            },
+            || {
+                runtime
+                    .block_on(filtered.forward(&payload.event, deadline()))
+                    .expect("forward");
+            },
+        );
+        rows.push(row(stage, other));
+        let what = match dropped {
+            0 => what.to_owned(),
+            n => format!(
+                "{what}; it drops {:.0} % of the records",
+                n as f64 * 100.0 / payload.events as f64
+            ),
+        };
+        overheads.push(Overhead {
+            what,
+            ratio: other.as_secs_f64() / base.as_secs_f64() - 1.0,
+            base,
+            target,
+        });
+    }
+    (rows, overheads)
+}
+
+/// README, "Filters and redaction": drop read-only CloudTrail calls except ECR scan findings.
+const READ_ONLY_CALLS: &str = r#""eventName":\s*"(?:Get|List|Describe(?:[^I]|I[^m]|Im[^a]|Ima[^g]|Imag[^e]|Image[^S]|ImageS[^c]|ImageSc[^a]|ImageSca[^n]|ImageScan[^F]|ImageScanF[^i]|ImageScanFi[^n]|ImageScanFin[^d]|ImageScanFind[^i]|ImageScanFindi[^n]|ImageScanFindin[^g]|ImageScanFinding[^s]|ImageScanFindings[^"]))"#;
+
+fn overhead_lines(overheads: &[Overhead]) -> String {
+    overheads
+        .iter()
+        .map(|o| {
+            format!(
+                "| CloudTrail, TCP, over the unfiltered pipeline: {} | {:+.1} % | {} |\n",
+                o.what,
+                o.ratio * 100.0,
+                o.target
+            )
+        })
+        .collect()
 }
 
 fn findings_rows(tcp: &DiscardSink) -> Vec<Row> {
@@ -734,6 +867,21 @@ fn main() {
         pki,
     };
     let cloudtrail = workload::cloudtrail();
+    // `cargo bench --bench pipeline -- filters`: only the filter and redaction rows.
+    if filter.as_deref() == Some("filters") {
+        let (rows, overheads) = filter_rows(&cloudtrail, &sinks.tcp);
+        for (r, o) in rows.iter().zip(&overheads) {
+            let ms = |d: Duration| d.as_secs_f64() * 1_000.0;
+            println!(
+                "{} {:.2} ms (unfiltered {:.2} ms)",
+                r.name,
+                ms(r.time),
+                ms(o.base)
+            );
+        }
+        print!("{}", overhead_lines(&overheads));
+        return;
+    }
     let small = workload::small_lines();
 
     let whole = filter.is_none();
@@ -742,8 +890,12 @@ fn main() {
     let mut rows = log_rows("cloudtrail", &cloudtrail, &sinks, &wanted);
     rows.extend(log_rows("small_lines", &small, &sinks, &wanted));
     let mut kinesis_rss = None;
+    let mut overheads = Vec::new();
     let mut sizes = Vec::new();
     if whole {
+        let (filtered, found) = filter_rows(&cloudtrail, &sinks.tcp);
+        rows.extend(filtered);
+        overheads = found;
         rows.extend(findings_rows(&sinks.tcp));
         let (kinesis, rss) = kinesis_row(&sinks.tcp);
         rows.push(kinesis);
@@ -836,6 +988,7 @@ fn main() {
         value(kinesis_rss, 1, " MiB"),
         show(zip)
     ));
+    report.push_str(&overhead_lines(&overheads));
     println!("{report}");
     // One word per value, "na" for what was not measured.
     let word =

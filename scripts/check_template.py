@@ -1,7 +1,8 @@
 """Checks template.yaml for what cfn-lint and `sam validate` do not: the contract with the code.
 
-Usage: check_template.py TEMPLATE VERSION REQUIRED_VARS KNOWN_VARS
-(the variable lists comma-separated, as the code declares them). Prints each failure; exit 1 if any.
+Usage: check_template.py TEMPLATE VERSION REQUIRED_VARS KNOWN_VARS [REDACT_RULES]
+(the lists comma-separated, as the code declares them; REDACT_RULES the built-in redaction rule names).
+Prints each failure; exit 1 if any.
 
 Besides the structure, it evaluates the template (conditions, Rules, Fn::If/Sub/Join/Split) for a few
 parameter sets, the way CloudFormation would, and checks what each deployment would really create.
@@ -14,6 +15,7 @@ from cfnlint.decode import decode
 
 template_path, version, required, known = sys.argv[1:5]
 required, known = set(required.split(",")), set(known.split(","))
+redact_rules = sys.argv[5].split(",") if len(sys.argv) > 5 else []
 template, errors = decode(template_path)
 failures = [f"cannot parse the template: {errors}"] if errors else []
 with open(template_path, encoding="utf-8") as source:
@@ -63,7 +65,7 @@ for name in ["SyslogHost", "SyslogPort", "SyslogTransport", "SyslogRelpWindow", 
              "SyslogTlsPinSha256", "SyslogTlsClientCert", "SyslogTlsClientKey", "Detections", "DetectionsDisable",
              "KinesisStreamArn", "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor",
              "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "RedriveFailureQueue", "CentralAccount",
-             "SourceAccountIds", "OrganizationId"]:
+             "SourceAccountIds", "OrganizationId", "FilterInclude", "FilterExclude", "Redact", "RedactRegex"]:
     check(name in parameters, f"parameter {name} is missing")
 check(parameters["SyslogPort"].get("Default") == 6514, "SyslogPort defaults to 6514")
 check(parameters["SyslogTls"].get("Default") == "True", "SyslogTls defaults to True")
@@ -73,7 +75,8 @@ check(parameters["Architecture"].get("Default") == "arm64", "Architecture defaul
 check(parameters.get("SyslogTlsClientKey", {}).get("NoEcho") is True, "SyslogTlsClientKey is NoEcho")
 new_defaults = {"KinesisStreamArn": "", "BatchSize": 100, "MaximumBatchingWindowInSeconds": 1, "ParallelizationFactor": 1,
                 "MaximumRetryAttempts": 10, "MaximumRecordAgeInSeconds": 86400, "RedriveFailureQueue": "False",
-                "CentralAccount": "False", "SourceAccountIds": "", "OrganizationId": ""}
+                "CentralAccount": "False", "SourceAccountIds": "", "OrganizationId": "", "FilterInclude": "",
+                "FilterExclude": "", "Redact": "", "RedactRegex": ""}
 for name, default in new_defaults.items():
     check(parameters.get(name, {}).get("Default") == default, f"parameter {name} defaults to {default!r}")
 for name in ["RedriveFailureQueue", "CentralAccount"]:
@@ -97,6 +100,19 @@ check(function["Environment"]["Variables"].get("SYSLOG_TRANSPORT") == ref("Syslo
 check(variables <= known, f"the template sets variables the code does not read: {sorted(variables - known)}")
 check(required <= variables, f"the template does not set required variables: {sorted(required - variables)}")
 check(function["Runtime"] == "provided.al2023" and function["Handler"] == "bootstrap", "provided.al2023 / bootstrap")
+# Filters and redaction: each variable is its parameter, unchanged (an empty value turns it off).
+for variable, parameter in {"FILTER_INCLUDE": "FilterInclude", "FILTER_EXCLUDE": "FilterExclude", "REDACT": "Redact",
+                            "REDACT_REGEX": "RedactRegex"}.items():
+    check(function["Environment"]["Variables"].get(variable) == ref(parameter), f"{variable} must be !Ref {parameter}")
+# Regexes must fit in the function's 4 KB of environment together with the rest.
+for name in ["FilterInclude", "FilterExclude", "RedactRegex"]:
+    check(0 < parameters.get(name, {}).get("MaxLength", 0) <= 1024, f"{name}: MaxLength at most 1024")
+redact_pattern = parameters.get("Redact", {}).get("AllowedPattern", "")
+if redact_rules:
+    for accepted in ["", ",".join(redact_rules), " , ".join(reversed(redact_rules))] + redact_rules:
+        check(re.search(redact_pattern, accepted), f"Redact AllowedPattern refuses {accepted!r}")
+    for refused in [redact_rules[0] + "s", "all", redact_rules[0] + ";" + redact_rules[-1], ","]:
+        check(not re.search(redact_pattern, refused), f"Redact AllowedPattern accepts {refused!r}")
 check(resources["ForwarderFunction"].get("Metadata", {}).get("BuildMethod") == "rust-cargolambda", "BuildMethod rust-cargolambda")
 
 # --- IAM: every statement the function's role gets, inline (Policies) or from AWS::IAM::Policy resources.
@@ -424,13 +440,15 @@ for widget in widgets:
         if row[0] == "AwsSyslogForwarder":
             check(row[2:4] == ["FunctionName", "<ForwarderFunction>"], f"dashboard metric {row[1]} lacks the FunctionName dimension")
             shown[row[1]] = options.get("stat", properties.get("stat"))
+per_rule = [f"Redactions_{rule}" for rule in redact_rules + ["custom"]] if redact_rules else []
 for metric in ["RecordsIn", "RecordsForwarded", "RecordsFailed", "SplitParts", "FindingsCritical", "FindingsHigh",
                "FindingsMedium", "FindingsLow", "FindingsOther", "Detections", "ConnectMs", "FlushMs",
                "BatchItemsIn", "BatchItemsFailed", "IteratorAgeMs", "RelpFramesAcknowledged", "RelpFramesRefused",
-               "RelpFramesResent"]:
+               "RelpFramesResent", "RecordsFiltered", "Redactions"] + per_rule:
     check(metric in shown, f"the dashboard does not show {metric}")
 check(shown.get("IteratorAgeMs") == "Maximum", f"IteratorAgeMs is a maximum, shown as {shown.get('IteratorAgeMs')}")
-for metric in ["BatchItemsIn", "BatchItemsFailed", "RelpFramesAcknowledged", "RelpFramesRefused", "RelpFramesResent"]:
+for metric in ["BatchItemsIn", "BatchItemsFailed", "RelpFramesAcknowledged", "RelpFramesRefused", "RelpFramesResent",
+               "RecordsFiltered", "Redactions"]:
     check(shown.get(metric) == "Sum", f"{metric} is a count, shown as {shown.get(metric)}")
 
 patterns = {

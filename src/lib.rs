@@ -2,11 +2,13 @@
 //! events) to a SIEM as tagged syslog messages over TCP or TLS.
 //!
 //! The parts know nothing of Lambda: [`sources`] turn input into [`record::Record`]s, [`syslog`] turns
-//! records into framed bytes, [`transport`] delivers bytes, and [`handler::Forwarder`] wires them.
+//! records into framed bytes, [`transport`] delivers bytes, and [`handler::Forwarder`] wires them;
+//! [`detections`] tag and [`filters`] redact and select records on the way.
 //! `main.rs` only picks the mode (Lambda runtime or `replay`).
 
 pub mod config;
 pub mod detections;
+pub mod filters;
 pub mod findings;
 pub mod handler;
 pub mod metrics;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use aws_syslog_forwarder::config::{Config, Transport};
 use aws_syslog_forwarder::detections::Detections;
+use aws_syslog_forwarder::filters::Filters;
 use aws_syslog_forwarder::findings::{EcrFindings, FileFindings, FindingsSource};
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::replay;
@@ -124,10 +125,15 @@ async fn run_lambda() -> ExitCode {
     // Lambda names the function's own log group; a subscription of it would loop.
     let own_log_group = std::env::var("AWS_LAMBDA_LOG_GROUP_NAME").ok();
     let detections = detections(&config);
+    let filters = match filters(&config) {
+        Ok(filters) => filters,
+        Err(code) => return code,
+    };
     let forwarder = Arc::new(
         Forwarder::new(config.syslog, EcrFindings::lazy(), sink)
             .with_own_log_group(own_log_group)
-            .with_detections(detections),
+            .with_detections(detections)
+            .with_filters(filters),
     );
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let forwarder = Arc::clone(&forwarder);
@@ -188,6 +194,14 @@ fn detections(config: &Config) -> Option<Detections> {
         .then(|| Detections::new(&config.detections.disabled, config.syslog.sd_id.as_deref()))
 }
 
+/// The filters and redaction the configuration asks for; a bad rule name or pattern stops start-up.
+fn filters(config: &Config) -> Result<Filters, ExitCode> {
+    Filters::from_config(&config.filters).map_err(|e| {
+        tracing::error!("configuration error: {e}");
+        ExitCode::from(2)
+    })
+}
+
 /// Time left until the Runtime API's deadline (epoch milliseconds). Some local emulators send the
 /// function timeout instead of an instant; a value before 2001 is taken as such a duration.
 fn time_left(deadline_ms: u64, now_ms: u64) -> Duration {
@@ -210,11 +224,16 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>, metrics: bo
         Err(code) => return code,
     };
     let detections = detections(&config);
+    let filters = match filters(&config) {
+        Ok(filters) => filters,
+        Err(code) => return code,
+    };
     let summary = match findings {
         Some(path) => match FileFindings::load(&path) {
             Ok(file) => {
-                let forwarder =
-                    Forwarder::new(config.syslog, file, sink).with_detections(detections);
+                let forwarder = Forwarder::new(config.syslog, file, sink)
+                    .with_detections(detections)
+                    .with_filters(filters);
                 replay::run(&forwarder, &events, metrics).await
             }
             Err(e) => {
@@ -224,7 +243,8 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>, metrics: bo
         },
         None => {
             let forwarder = Forwarder::new(config.syslog, EcrFindings::lazy(), sink)
-                .with_detections(detections);
+                .with_detections(detections)
+                .with_filters(filters);
             replay::run(&forwarder, &events, metrics).await
         }
     };

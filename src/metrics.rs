@@ -3,6 +3,7 @@
 
 use serde_json::{Map, Value, json};
 
+use crate::filters::{RedactionCounts, Rule};
 use crate::record::{Record, RecordKind, Severity};
 use crate::transport::{DeliveryStats, RelpStats};
 
@@ -19,6 +20,10 @@ pub struct Metrics {
     pub findings: FindingCounts,
     /// Records a detection rule tagged.
     pub detections: u64,
+    /// Records FILTER_INCLUDE / FILTER_EXCLUDE dropped: handled, never sent, not in `records_in`.
+    pub records_filtered: u64,
+    /// Matches replaced by redaction, per rule.
+    pub redactions: RedactionCounts,
     pub bytes_sent: u64,
     pub connect_ms: Option<f64>,
     pub flush_ms: Option<f64>,
@@ -99,8 +104,18 @@ impl Metrics {
             ("FindingsLow", "Count", self.findings.low.into()),
             ("FindingsOther", "Count", self.findings.other.into()),
             ("Detections", "Count", self.detections.into()),
+            ("RecordsFiltered", "Count", self.records_filtered.into()),
+            ("Redactions", "Count", self.redactions.total().into()),
             ("BytesSent", "Bytes", self.bytes_sent.into()),
         ];
+        // One line carries one value per name, so the per-rule counts are metrics of their own
+        // (a `Rule` dimension would need a line per rule); only rules that replaced something.
+        for rule in Rule::ALL.map(Some).into_iter().chain([None]) {
+            let count = self.redactions.of(rule);
+            if count > 0 {
+                values.push((redaction_metric(rule), "Count", count.into()));
+            }
+        }
         if self.batch_items_in > 0 {
             values.push(("BatchItemsIn", "Count", self.batch_items_in.into()));
             values.push(("BatchItemsFailed", "Count", self.batch_items_failed.into()));
@@ -147,9 +162,40 @@ impl Metrics {
     }
 }
 
+/// `Redactions_<rule name>`, or `Redactions_custom` for REDACT_REGEX (`None`).
+pub fn redaction_metric(rule: Option<Rule>) -> &'static str {
+    match rule {
+        Some(Rule::PrivateKey) => "Redactions_private-key",
+        Some(Rule::AwsSecretAccessKey) => "Redactions_aws-secret-access-key",
+        Some(Rule::BearerToken) => "Redactions_bearer-token",
+        Some(Rule::PasswordInUrl) => "Redactions_password-in-url",
+        Some(Rule::AwsAccessKeyId) => "Redactions_aws-access-key-id",
+        Some(Rule::Email) => "Redactions_email",
+        Some(Rule::Ipv4) => "Redactions_ipv4",
+        None => "Redactions_custom",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn redactions() -> RedactionCounts {
+        let mut counts = RedactionCounts::default();
+        counts.count(Some(Rule::Ipv4), 5);
+        counts.count(None, 2);
+        counts
+    }
+
+    #[test]
+    fn redaction_metrics_are_named_after_the_rules() {
+        for rule in Rule::ALL {
+            assert_eq!(
+                redaction_metric(Some(rule)),
+                format!("Redactions_{}", rule.name())
+            );
+        }
+    }
 
     #[test]
     fn deliveries_add_up() {
@@ -197,6 +243,8 @@ mod tests {
                 other: 5,
             },
             detections: 3,
+            records_filtered: 4,
+            redactions: redactions(),
             bytes_sent: 12_345,
             connect_ms: Some(1.5),
             flush_ms: None,
@@ -229,6 +277,14 @@ mod tests {
         assert_eq!(line["RecordsFailed"], 1);
         assert_eq!(line["FindingsOther"], 5);
         assert_eq!(line["Detections"], 3);
+        assert_eq!(line["RecordsFiltered"], 4);
+        assert_eq!(line["Redactions"], 7);
+        assert_eq!(line["Redactions_ipv4"], 5);
+        assert_eq!(line["Redactions_custom"], 2);
+        assert!(
+            !names.contains(&"Redactions_email"),
+            "a rule that replaced nothing adds no metric"
+        );
         assert_eq!(line["BytesSent"], 12_345);
         assert_eq!(line["BatchItemsIn"], 100);
         assert_eq!(line["BatchItemsFailed"], 3);
@@ -242,6 +298,8 @@ mod tests {
             !single.contains("RelpFrames"),
             "only when delivery went over RELP"
         );
+        assert!(single.contains(r#""RecordsFiltered":0"#) && single.contains(r#""Redactions":0"#));
+        assert!(!single.contains("Redactions_"));
         assert!(!metrics.to_emf("fwd", 0).contains('\n'), "one line");
     }
 }

@@ -1,10 +1,12 @@
 //! `template.yaml`: cfn-lint and `sam validate --lint` pass, and the template keeps its contract with
-//! the code (variables, SAR metadata, EventBridge patterns, least privilege, failure destination).
+//! the code (variables, redaction rule names, SAR metadata, EventBridge patterns, least privilege,
+//! failure destination, the dashboard's metrics).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use aws_syslog_forwarder::config::{REQUIRED_IN_LAMBDA, VARIABLES};
+use aws_syslog_forwarder::filters::Rule;
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -41,6 +43,7 @@ fn template_keeps_its_contract_with_the_code() {
         .arg(env!("CARGO_PKG_VERSION"))
         .arg(REQUIRED_IN_LAMBDA.join(","))
         .arg(VARIABLES.join(","))
+        .arg(Rule::ALL.map(Rule::name).join(","))
         .current_dir(root()));
     assert!(text.contains("template: 0 problem(s)"), "{text}");
 }

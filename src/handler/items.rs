@@ -131,7 +131,7 @@ impl<F: FindingsSource> Forwarder<F> {
             }
             let decoded = kinesis::records(&record, self.limits, self.own_log_group.as_deref())
                 .map(|mut records| {
-                    self.detect(&mut records);
+                    self.screen(&mut records, metrics);
                     records
                 });
             self.take(id, decoded, &mut group, &mut judge, deadline, metrics)
@@ -160,7 +160,9 @@ impl<F: FindingsSource> Forwarder<F> {
                 continue;
             }
             let decoded =
-                match tokio::time::timeout_at(deadline, self.body_records(&message.body)).await {
+                match tokio::time::timeout_at(deadline, self.body_records(&message.body, metrics))
+                    .await
+                {
                     Ok(decoded) => decoded,
                     Err(_) => {
                         tracing::warn!(
@@ -188,9 +190,13 @@ impl<F: FindingsSource> Forwarder<F> {
     }
 
     /// An SQS body is one event of its own (never another batch).
-    async fn body_records(&self, body: &str) -> Result<Vec<Record>, SourceError> {
+    async fn body_records(
+        &self,
+        body: &str,
+        metrics: &mut Metrics,
+    ) -> Result<Vec<Record>, SourceError> {
         sources::check_bounds(body, self.limits)?;
-        self.event_records(sources::classify(body)?).await
+        self.event_records(sources::classify(body)?, metrics).await
     }
 
     /// Adds one decoded item to the group (delivering the group when full), or judges it failed.

@@ -9,6 +9,7 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 
 use crate::detections::Detections;
+use crate::filters::Filters;
 use crate::findings::FindingsSource;
 use crate::metrics::{FindingCounts, Metrics};
 use crate::record::Record;
@@ -143,6 +144,7 @@ pub struct Forwarder<F> {
     limits: Limits,
     own_log_group: Option<String>,
     detections: Option<Detections>,
+    filters: Filters,
     sink: Mutex<Sink>,
     /// Buffers of the streaming path, kept for the next invocation of a warm instance.
     buffers: std::sync::Mutex<stream::Buffers>,
@@ -156,6 +158,7 @@ impl<F: FindingsSource> Forwarder<F> {
             limits: Limits::default(),
             own_log_group: None,
             detections: None,
+            filters: Filters::default(),
             sink: Mutex::new(sink),
             buffers: std::sync::Mutex::default(),
         }
@@ -178,11 +181,18 @@ impl<F: FindingsSource> Forwarder<F> {
         self
     }
 
+    /// Redacts and drops records as `FILTER_*`, `REDACT` and `REDACT_REGEX` say.
+    pub fn with_filters(mut self, filters: Filters) -> Forwarder<F> {
+        self.filters = filters;
+        self
+    }
+
     /// Decodes one JSON event that is not a batch into records (ECR scans read their findings
-    /// here), tagged by the detections when they are on.
+    /// here), as they are sent: redacted, tagged by the detections and filtered.
     pub async fn records(&self, raw_event: &str) -> Result<Vec<Record>, SourceError> {
         sources::check_bounds(raw_event, self.limits)?;
-        self.event_records(sources::classify(raw_event)?).await
+        self.event_records(sources::classify(raw_event)?, &mut Metrics::default())
+            .await
     }
 
     /// Formats records; fails before anything is sent.
@@ -228,15 +238,19 @@ impl<F: FindingsSource> Forwarder<F> {
             sources::Event::Sqs(raws) => return self.forward_sqs(&raws, deadline, metrics).await,
             event => event,
         };
-        let records = tokio::time::timeout_at(deadline, self.event_records(event))
+        let records = tokio::time::timeout_at(deadline, self.event_records(event, metrics))
             .await
             .map_err(|_| ForwardError::DeadlineWhileReading)??;
         metrics.records_in = records.len() as u64;
         self.send(records, deadline, metrics).await
     }
 
-    /// The records of one event that is not a batch, tagged by the detections when they are on.
-    async fn event_records(&self, event: sources::Event<'_>) -> Result<Vec<Record>, SourceError> {
+    /// The records of one event that is not a batch, screened ([`Forwarder::screen`]).
+    async fn event_records(
+        &self,
+        event: sources::Event<'_>,
+        metrics: &mut Metrics,
+    ) -> Result<Vec<Record>, SourceError> {
         let mut records = sources::event_records(
             event,
             self.limits,
@@ -244,8 +258,32 @@ impl<F: FindingsSource> Forwarder<F> {
             &self.findings,
         )
         .await?;
-        self.detect(&mut records);
+        self.screen(&mut records, metrics);
         Ok(records)
+    }
+
+    /// Every decoded record passes here before it is formatted, one at a time: redaction first (no
+    /// detection, split part or structured-data value sees a secret), then detections, then the
+    /// filters (which keep whatever a detection tagged). Dropped records are handled, not failed.
+    fn screen(&self, records: &mut Vec<Record>, metrics: &mut Metrics) {
+        if self.filters.is_noop() {
+            self.detect(records);
+            return;
+        }
+        records.retain_mut(|record| self.screen_one(record, metrics));
+    }
+
+    /// [`Forwarder::screen`] for one record: whether it is forwarded.
+    fn screen_one(&self, record: &mut Record, metrics: &mut Metrics) -> bool {
+        if self.filters.is_noop() {
+            self.detect(std::slice::from_mut(record));
+            return true;
+        }
+        self.filters.redact(record, &mut metrics.redactions);
+        self.detect(std::slice::from_mut(record));
+        let keep = self.filters.keep(record);
+        metrics.records_filtered += u64::from(!keep);
+        keep
     }
 
     fn detect(&self, records: &mut [Record]) {

@@ -97,8 +97,11 @@ impl<F: FindingsSource> Forwarder<F> {
             if !meta.is_data() {
                 continue;
             }
-            metrics.records_in += 1;
             self.fill(&mut record, event);
+            if !self.screen_one(&mut record, metrics) {
+                continue;
+            }
+            metrics.records_in += 1;
             if record.detection.is_some() {
                 metrics.detections += 1;
             }
@@ -135,7 +138,8 @@ impl<F: FindingsSource> Forwarder<F> {
     }
 
     /// The record for one log event: the event's strings move in (no copy; the record's previous
-    /// buffers go to the event for the next one), detections tag it.
+    /// buffers go to the event for the next one); screening (redaction, detections, filters)
+    /// follows.
     fn fill(&self, record: &mut Record, event: &mut EventBuf) {
         record.timestamp_ms = event.timestamp;
         std::mem::swap(&mut record.payload, &mut event.message);
@@ -145,7 +149,6 @@ impl<F: FindingsSource> Forwarder<F> {
         }
         record.severity = Severity::Informational;
         record.detection = None;
-        self.detect(std::slice::from_mut(record));
     }
 
     /// Delivers what the batch holds and empties it.
