@@ -385,6 +385,10 @@ impl Scanner<'_> {
         event: &mut EventBuf,
         max_message: usize,
     ) -> Result<Option<usize>, DecodeError> {
+        // After a comma anything may come; only an object is a log event this scanner reads.
+        if self.input.byte_at(at)? != Some(b'{') {
+            return Ok(None);
+        }
         let mut i = at + 1;
         let mut seen = [false; 3];
         loop {
