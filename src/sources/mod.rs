@@ -3,6 +3,7 @@
 pub mod cloudwatch;
 pub mod ecr;
 pub mod eventbridge;
+pub mod input;
 pub mod kinesis;
 pub mod sqs;
 
