@@ -11,6 +11,7 @@ use aws_syslog_forwarder::detections::Detections;
 use aws_syslog_forwarder::findings::{EcrFindings, FileFindings, FindingsSource};
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::replay;
+use aws_syslog_forwarder::sources::Limits;
 use aws_syslog_forwarder::transport::{Sink, SyslogSender, WriterSink};
 use clap::{Parser, Subcommand};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -118,8 +119,10 @@ async fn run_lambda() -> ExitCode {
     // Lambda names the function's own log group; a subscription of it would loop.
     let own_log_group = std::env::var("AWS_LAMBDA_LOG_GROUP_NAME").ok();
     let detections = detections(&config);
+    let limits = limits(&config);
     let forwarder = Arc::new(
         Forwarder::new(config.syslog, EcrFindings::lazy(), sink)
+            .with_limits(limits)
             .with_own_log_group(own_log_group)
             .with_detections(detections),
     );
@@ -174,6 +177,14 @@ async fn handle<F: FindingsSource>(
     }
 }
 
+/// The decode bounds, with the configured S3 object bound.
+fn limits(config: &Config) -> Limits {
+    Limits {
+        max_object_bytes: config.max_object_bytes,
+        ..Limits::default()
+    }
+}
+
 /// The detection rules the configuration turns on, or none.
 fn detections(config: &Config) -> Option<Detections> {
     config
@@ -204,11 +215,13 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>, metrics: bo
         Err(code) => return code,
     };
     let detections = detections(&config);
+    let limits = limits(&config);
     let summary = match findings {
         Some(path) => match FileFindings::load(&path) {
             Ok(file) => {
-                let forwarder =
-                    Forwarder::new(config.syslog, file, sink).with_detections(detections);
+                let forwarder = Forwarder::new(config.syslog, file, sink)
+                    .with_limits(limits)
+                    .with_detections(detections);
                 replay::run(&forwarder, &events, metrics).await
             }
             Err(e) => {
@@ -218,6 +231,7 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>, metrics: bo
         },
         None => {
             let forwarder = Forwarder::new(config.syslog, EcrFindings::lazy(), sink)
+                .with_limits(limits)
                 .with_detections(detections);
             replay::run(&forwarder, &events, metrics).await
         }

@@ -11,6 +11,7 @@ use crate::findings::FindingsSource;
 use crate::metrics::Metrics;
 use crate::record::Record;
 use crate::sources::kinesis::{self, KinesisRecord};
+use crate::sources::s3::ObjectRef;
 use crate::sources::sqs::SqsMessage;
 use crate::sources::{self, SourceError};
 use crate::time::now_ms;
@@ -159,19 +160,53 @@ impl<F: FindingsSource> Forwarder<F> {
                 judge.fail(message.message_id);
                 continue;
             }
-            let decoded =
-                match tokio::time::timeout_at(deadline, self.body_records(&message.body)).await {
-                    Ok(decoded) => decoded,
-                    Err(_) => {
-                        tracing::warn!(
-                            item = %message.message_id,
-                            "the deadline came while reading the message; it stays in the queue"
-                        );
-                        judge.stopped = true;
-                        judge.fail(message.message_id);
-                        continue;
+            let event = sources::check_bounds(&message.body, self.limits)
+                .and_then(|()| sources::classify(&message.body));
+            let event = match event {
+                Ok(sources::Event::S3Notification(objects)) => {
+                    self.take_objects(
+                        message.message_id,
+                        &objects,
+                        &mut group,
+                        &mut judge,
+                        deadline,
+                        metrics,
+                    )
+                    .await?;
+                    continue;
+                }
+                Ok(sources::Event::S3ObjectCreated(object)) => {
+                    let objects = std::slice::from_ref(&object);
+                    self.take_objects(
+                        message.message_id,
+                        objects,
+                        &mut group,
+                        &mut judge,
+                        deadline,
+                        metrics,
+                    )
+                    .await?;
+                    continue;
+                }
+                other => other,
+            };
+            let decoded = match event {
+                Err(e) => Err(e),
+                Ok(event) => {
+                    match tokio::time::timeout_at(deadline, self.event_records(event)).await {
+                        Ok(decoded) => decoded,
+                        Err(_) => {
+                            tracing::warn!(
+                                item = %message.message_id,
+                                "the deadline came while reading the message; it stays in the queue"
+                            );
+                            judge.stopped = true;
+                            judge.fail(message.message_id);
+                            continue;
+                        }
                     }
-                };
+                }
+            };
             self.take(
                 message.message_id,
                 decoded,
@@ -187,10 +222,50 @@ impl<F: FindingsSource> Forwarder<F> {
         Ok(judge.finish(raws.len(), metrics))
     }
 
-    /// An SQS body is one event of its own (never another batch).
-    async fn body_records(&self, body: &str) -> Result<Vec<Record>, SourceError> {
-        sources::check_bounds(body, self.limits)?;
-        self.event_records(sources::classify(body)?).await
+    /// A message naming S3 objects: the group so far is delivered first (order is kept and
+    /// memory bounded), then each object is streamed; the message is done when every object was
+    /// delivered whole. An object that cannot be read fails its message alone; a receiver that
+    /// fails stops the batch, as in [`Forwarder::flush`].
+    async fn take_objects(
+        &self,
+        id: String,
+        objects: &[ObjectRef],
+        group: &mut Group,
+        judge: &mut Judge,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<(), ForwardError> {
+        self.flush(group, judge, deadline, metrics).await?;
+        if judge.stopped {
+            judge.fail(id);
+            return Ok(());
+        }
+        for object in objects {
+            match self.forward_object(object, deadline, metrics).await {
+                Ok(sent) => {
+                    judge.confirmed_any |= sent.delivered > 0;
+                    judge.outcome.add(&sent);
+                }
+                Err(ForwardError::Delivery(e))
+                    if e.cause.is_permanent() && !judge.confirmed_any =>
+                {
+                    return Err(ForwardError::Delivery(e));
+                }
+                Err(error) => {
+                    tracing::warn!(item = %id, %error, "batch item cannot be forwarded; reporting it failed");
+                    if let ForwardError::Delivery(e) = &error {
+                        judge.outcome.records += e.delivered + e.failed;
+                        judge.outcome.delivered += e.delivered;
+                    }
+                    // No receiver, or no time left: nothing more can be delivered.
+                    judge.stopped |= matches!(error, ForwardError::Delivery(_))
+                        || error.error_type() == "DeadlineExceeded";
+                    judge.fail(id);
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Adds one decoded item to the group (delivering the group when full), or judges it failed.

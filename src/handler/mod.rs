@@ -1,7 +1,9 @@
 //! Wires the parts for one event: decode → records → syslog batch → delivery. Kinesis and SQS
-//! batches go item by item ([`items`]) and answer with a partial batch response.
+//! batches go item by item ([`items`]) and answer with a partial batch response; CloudWatch Logs
+//! payloads ([`stream`]) and S3 objects ([`objects`]) stream through a bounded batch.
 
 mod items;
+mod objects;
 mod stream;
 
 use serde::Serialize;
@@ -12,6 +14,7 @@ use crate::detections::Detections;
 use crate::findings::FindingsSource;
 use crate::metrics::{FindingCounts, Metrics};
 use crate::record::Record;
+use crate::sources::s3::S3Objects;
 use crate::sources::{self, Limits, SourceError};
 use crate::syslog::{Batch, FormatError, Formatter, SyslogSettings};
 use crate::transport::{DeliveryError, DeliveryStats, Sink};
@@ -98,6 +101,7 @@ impl ForwardError {
     pub fn error_type(&self) -> &'static str {
         use crate::findings::FindingsError;
         use crate::sources::ecr::ScanError;
+        use crate::sources::s3::S3Error;
         use crate::transport::TransportError;
         match self {
             ForwardError::Source(SourceError::Unsupported(_)) => "UnsupportedEvent",
@@ -111,6 +115,17 @@ impl ForwardError {
             ForwardError::Source(SourceError::EventTooLarge { .. })
             | ForwardError::Source(SourceError::EventTooDeep { .. }) => "EventTooLarge",
             ForwardError::Source(SourceError::OwnLogGroup(_)) => "OwnLogGroup",
+            ForwardError::Source(SourceError::S3(e)) => match e {
+                S3Error::Notification(_)
+                | S3Error::Gzip { .. }
+                | S3Error::Record { .. }
+                | S3Error::Layout { .. } => "DecodeError",
+                S3Error::NoSuchKey { .. } | S3Error::NoSuchBucket { .. } => "S3ObjectNotFound",
+                S3Error::AccessDenied { .. } => "S3AccessDenied",
+                S3Error::Api { .. } | S3Error::Read { .. } => "S3ReadFailed",
+                S3Error::TooLarge { .. } => "S3ObjectTooLarge",
+                S3Error::Deadline { .. } => "DeadlineExceeded",
+            },
             ForwardError::Source(SourceError::Scan(ScanError::Findings(
                 FindingsError::File { .. } | FindingsError::Mismatch { .. },
             ))) => "FindingsFileError",
@@ -143,6 +158,8 @@ pub struct Forwarder<F> {
     limits: Limits,
     own_log_group: Option<String>,
     detections: Option<Detections>,
+    /// Where S3 objects are read from (the client is built on the first S3 event).
+    objects: S3Objects,
     sink: Mutex<Sink>,
     /// Buffers of the streaming path, kept for the next invocation of a warm instance.
     buffers: std::sync::Mutex<stream::Buffers>,
@@ -156,6 +173,7 @@ impl<F: FindingsSource> Forwarder<F> {
             limits: Limits::default(),
             own_log_group: None,
             detections: None,
+            objects: S3Objects::lazy(),
             sink: Mutex::new(sink),
             buffers: std::sync::Mutex::default(),
         }
@@ -175,6 +193,12 @@ impl<F: FindingsSource> Forwarder<F> {
     /// Tags CloudTrail records of risky ECR activity (severity and a detection SD element).
     pub fn with_detections(mut self, detections: Option<Detections>) -> Forwarder<F> {
         self.detections = detections;
+        self
+    }
+
+    /// Reads S3 objects through `objects` (a client of its own, e.g. for a local S3).
+    pub fn with_objects(mut self, objects: S3Objects) -> Forwarder<F> {
+        self.objects = objects;
         self
     }
 
@@ -226,6 +250,14 @@ impl<F: FindingsSource> Forwarder<F> {
                 return self.forward_kinesis(&raws, deadline, metrics).await;
             }
             sources::Event::Sqs(raws) => return self.forward_sqs(&raws, deadline, metrics).await,
+            sources::Event::S3Notification(objects) => {
+                return self.forward_objects(&objects, deadline, metrics).await;
+            }
+            sources::Event::S3ObjectCreated(object) => {
+                return self
+                    .forward_objects(std::slice::from_ref(&object), deadline, metrics)
+                    .await;
+            }
             event => event,
         };
         let records = tokio::time::timeout_at(deadline, self.event_records(event))
