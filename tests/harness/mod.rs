@@ -1,5 +1,5 @@
-//! Real parts the integration tests talk to: rsyslog, the moto ECR server and cargo-lambda's Runtime
-//! API emulator. Each binds to 127.0.0.1 only and is stopped by its own process id when dropped.
+//! Real parts the integration tests talk to: rsyslog, the moto server (ECR and S3) and cargo-lambda's
+//! Runtime API emulator. Each binds to 127.0.0.1 only and is stopped by its own process id when dropped.
 #![allow(dead_code)]
 
 pub mod batches;
@@ -10,6 +10,7 @@ pub mod faulty;
 pub mod forwarding;
 pub mod moto;
 pub mod rsyslog;
+pub mod s3;
 pub mod throttle;
 
 use std::net::TcpListener;
