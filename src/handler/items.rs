@@ -162,34 +162,18 @@ impl<F: FindingsSource> Forwarder<F> {
             }
             let event = sources::check_bounds(&message.body, self.limits)
                 .and_then(|()| sources::classify(&message.body));
-            let event = match event {
-                Ok(sources::Event::S3Notification(objects)) => {
-                    self.take_objects(
-                        message.message_id,
-                        &objects,
-                        &mut group,
-                        &mut judge,
-                        deadline,
-                        metrics,
-                    )
-                    .await?;
-                    continue;
-                }
-                Ok(sources::Event::S3ObjectCreated(object)) => {
-                    let objects = std::slice::from_ref(&object);
-                    self.take_objects(
-                        message.message_id,
-                        objects,
-                        &mut group,
-                        &mut judge,
-                        deadline,
-                        metrics,
-                    )
-                    .await?;
-                    continue;
-                }
-                other => other,
-            };
+            if let Some(objects) = event.as_ref().ok().and_then(|e| e.s3_objects()) {
+                self.take_objects(
+                    message.message_id,
+                    objects,
+                    &mut group,
+                    &mut judge,
+                    deadline,
+                    metrics,
+                )
+                .await?;
+                continue;
+            }
             let decoded = match event {
                 Err(e) => Err(e),
                 Ok(event) => {
@@ -253,13 +237,17 @@ impl<F: FindingsSource> Forwarder<F> {
                 }
                 Err(error) => {
                     tracing::warn!(item = %id, %error, "batch item cannot be forwarded; reporting it failed");
-                    if let ForwardError::Delivery(e) = &error {
-                        judge.outcome.records += e.delivered + e.failed;
-                        judge.outcome.delivered += e.delivered;
-                    }
+                    let (delivered, failed) = match &error {
+                        ForwardError::Delivery(e) => (e.delivered, e.failed),
+                        ForwardError::PartlyDelivered { delivered, .. } => (*delivered, 0),
+                        _ => (0, 0),
+                    };
+                    judge.outcome.records += delivered + failed;
+                    judge.outcome.delivered += delivered;
+                    judge.confirmed_any |= delivered > 0;
                     // No receiver, or no time left: nothing more can be delivered.
-                    judge.stopped |= matches!(error, ForwardError::Delivery(_))
-                        || error.error_type() == "DeadlineExceeded";
+                    judge.stopped |=
+                        matches!(error, ForwardError::Delivery(_)) || error.out_of_time();
                     judge.fail(id);
                     return Ok(());
                 }

@@ -96,6 +96,19 @@ impl ForwardError {
 }
 
 impl ForwardError {
+    /// The invocation's deadline came: nothing more can be done in it.
+    pub fn out_of_time(&self) -> bool {
+        use crate::sources::s3::S3Error;
+        use crate::transport::TransportError;
+        match self {
+            ForwardError::DeadlineWhileReading
+            | ForwardError::Source(SourceError::S3(S3Error::Deadline { .. })) => true,
+            ForwardError::Delivery(e) => matches!(e.cause, TransportError::DeadlineExceeded),
+            ForwardError::PartlyDelivered { error, .. } => error.out_of_time(),
+            _ => false,
+        }
+    }
+
     /// The `errorType` Lambda records for this failure (the failure destination's
     /// `responsePayload.errorType` and the function's log): one name per kind, listed in README.
     pub fn error_type(&self) -> &'static str {
@@ -250,16 +263,11 @@ impl<F: FindingsSource> Forwarder<F> {
                 return self.forward_kinesis(&raws, deadline, metrics).await;
             }
             sources::Event::Sqs(raws) => return self.forward_sqs(&raws, deadline, metrics).await,
-            sources::Event::S3Notification(objects) => {
-                return self.forward_objects(&objects, deadline, metrics).await;
-            }
-            sources::Event::S3ObjectCreated(object) => {
-                return self
-                    .forward_objects(std::slice::from_ref(&object), deadline, metrics)
-                    .await;
-            }
             event => event,
         };
+        if let Some(objects) = event.s3_objects() {
+            return self.forward_objects(objects, deadline, metrics).await;
+        }
         let records = tokio::time::timeout_at(deadline, self.event_records(event))
             .await
             .map_err(|_| ForwardError::DeadlineWhileReading)??;

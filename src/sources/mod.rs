@@ -122,6 +122,17 @@ pub enum Event<'a> {
     S3ObjectCreated(s3::ObjectRef),
 }
 
+impl Event<'_> {
+    /// The objects an S3 event names; `None` for any other event.
+    pub fn s3_objects(&self) -> Option<&[s3::ObjectRef]> {
+        match self {
+            Event::S3Notification(objects) => Some(objects),
+            Event::S3ObjectCreated(object) => Some(std::slice::from_ref(object)),
+            _ => None,
+        }
+    }
+}
+
 /// Which event source mapping sent a `Records` batch.
 #[derive(Deserialize)]
 struct EventSource<'a> {
