@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use aws_syslog_forwarder::config::{Destination, TlsSettings};
 use aws_syslog_forwarder::findings::{FindingsSource, StaticFindings};
 use aws_syslog_forwarder::handler::Forwarder;
+use aws_syslog_forwarder::sources::s3::S3Objects;
 use aws_syslog_forwarder::syslog::SyslogSettings;
 use aws_syslog_forwarder::transport::{Sink, SyslogSender};
 use workload::Payload;
@@ -326,6 +327,11 @@ fn init_ms(sink_port: u16) -> f64 {
 
 /// Peak RSS (MiB) of the release binary replaying `event` (written to `name`) to the sink.
 fn peak_rss_mib(event: &str, name: &str, sink_port: u16) -> f64 {
+    peak_rss_with(event, name, sink_port, &[])
+}
+
+/// [`peak_rss_mib`] with more environment for the child (e.g. an S3 endpoint).
+fn peak_rss_with(event: &str, name: &str, sink_port: u16, env: &[(&str, String)]) -> f64 {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-tmp");
     std::fs::create_dir_all(&dir).expect("bench dir");
     let file = dir.join(name);
@@ -334,24 +340,153 @@ fn peak_rss_mib(event: &str, name: &str, sink_port: u16) -> f64 {
     lambda_env(&mut command, "", sink_port);
     command
         .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("replay")
         .arg(&file);
-    let child = command.spawn().expect("run replay");
-    let pid = child.id() as libc::pid_t;
-    let mut status = 0;
-    // SAFETY: wait4 fills the status and the struct it is given, for this child only.
-    let usage = unsafe {
-        let mut usage: libc::rusage = std::mem::zeroed();
-        let waited = libc::wait4(pid, &mut status, 0, &mut usage);
-        assert_eq!(waited, pid, "wait4 failed");
-        usage
+    let mut child = command.spawn().expect("run replay");
+    // The child's own high-water mark, read until it exits. (wait4's ru_maxrss would also count
+    // this process's memory, which the child's exec inherits as its starting mark.)
+    let status_file = format!("/proc/{}/status", child.id());
+    let mut peak_kib = 0u64;
+    let status = loop {
+        if let Ok(text) = std::fs::read_to_string(&status_file)
+            && let Some(kib) = text
+                .lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        {
+            peak_kib = peak_kib.max(kib);
+        }
+        match child.try_wait().expect("wait for replay") {
+            Some(status) => break status,
+            None => std::thread::sleep(Duration::from_millis(2)),
+        }
     };
-    assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0,
-        "replay of {name} failed"
-    );
+    assert!(status.success(), "replay of {name} failed");
     let _ = std::fs::remove_file(&file);
-    usage.ru_maxrss as f64 / 1024.0
+    peak_kib as f64 / 1024.0
+}
+
+/// A tiny stand-in for S3 on loopback: every request (any bucket, any key) is answered with the
+/// same object, on connections kept alive as the SDK expects.
+struct ObjectStub {
+    endpoint: String,
+}
+
+impl ObjectStub {
+    fn start(object: Arc<Vec<u8>>) -> ObjectStub {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("local addr").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let object = Arc::clone(&object);
+                std::thread::spawn(move || serve_object(stream, &object));
+            }
+        });
+        ObjectStub {
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The environment that points the SDK chain (of the replay binary) at the stub.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL_S3", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "bench".into()),
+            ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    fn client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "bench", "bench", None, None, "bench",
+            ))
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+}
+
+fn serve_object(mut stream: TcpStream, object: &[u8]) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        while !request.windows(4).any(|w| w == b"\r\n\r\n") {
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        }
+        let end = request
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .map_or(request.len(), |at| at + 4);
+        request.drain(..end);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\
+             Last-Modified: Sun, 22 Nov 2026 10:20:00 GMT\r\nETag: \"bench\"\r\n\r\n",
+            object.len()
+        );
+        if stream.write_all(head.as_bytes()).is_err() || stream.write_all(object).is_err() {
+            return;
+        }
+    }
+}
+
+/// An S3 event notification naming one object, as S3 invokes the function.
+fn s3_notification(key: &str, size: usize) -> String {
+    serde_json::json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-11-22T10:20:00.000Z", "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "org-trail-logs"}, "object": {"key": key, "size": size}}}]})
+    .to_string()
+}
+
+/// The S3 rows: a 100 MB (decompressed) CloudTrail log file forwarded in-process from a loopback
+/// stand-in for S3 (MB/s of decompressed data, events/s) and replayed by the release binary (peak
+/// RSS), and the peak RSS of a 200 MB one.
+fn s3_rows(tcp: &DiscardSink) -> (Row, f64, f64, usize) {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let object = workload::cloudtrail_object(100_000_000);
+    let compressed = object.compressed.len();
+    let stub = ObjectStub::start(Arc::new(object.compressed));
+    let key = "AWSLogs/o-a1b2c3d4e5/123456789012/CloudTrail/us-east-1/2026/11/22/100mb.json.gz";
+    let event = s3_notification(key, compressed);
+    let plain = forwarder(StaticFindings::default(), tcp.port, None)
+        .with_objects(S3Objects::with_client(stub.client()));
+    let deadline = || tokio::time::Instant::now() + Duration::from_secs(300);
+    let time = median(|| {
+        let outcome = runtime
+            .block_on(plain.forward(&event, deadline()))
+            .expect("forward");
+        assert_eq!(
+            outcome.delivered, object.events,
+            "every record of the object"
+        );
+    });
+    let rss_100 = peak_rss_with(&event, "s3-100mb.json", tcp.port, &stub.env());
+    let row = Row {
+        name: format!(
+            "s3_cloudtrail_100mb/pipeline_tcp ({:.1} MB gzip object)",
+            compressed as f64 / 1e6
+        ),
+        time,
+        log_bytes: object.decompressed_bytes,
+        events: object.events,
+    };
+    let big = workload::cloudtrail_object(200_000_000);
+    let big_stub = ObjectStub::start(Arc::new(big.compressed));
+    let big_event = s3_notification(key, 0);
+    let rss_200 = peak_rss_with(&big_event, "s3-200mb.json", tcp.port, &big_stub.env());
+    (row, rss_100, rss_200, big.decompressed_bytes)
 }
 
 /// One payload size of the memory rows.
@@ -379,7 +514,11 @@ fn size_rows(tcp: &DiscardSink) -> Vec<SizeRow> {
         .into_iter()
         .map(|mib| {
             let payload = workload::repetitive_cloudtrail(mib << 20);
-            let rss = peak_rss_mib(&payload.event, &format!("repetitive-{mib}mib.json"), tcp.port);
+            let rss = peak_rss_mib(
+                &payload.event,
+                &format!("repetitive-{mib}mib.json"),
+                tcp.port,
+            );
             let ours = median(|| {
                 runtime
                     .block_on(plain.forward(&payload.event, deadline()))
@@ -421,7 +560,10 @@ fn kinesis_row(tcp: &DiscardSink) -> (Row, f64) {
     });
     let rss = peak_rss_mib(&batch.event, "kinesis-6mb.json", tcp.port);
     let row = Row {
-        name: format!("kinesis_6mb_100_payloads/pipeline_tcp ({:.1} MB event)", batch.event.len() as f64 / 1e6),
+        name: format!(
+            "kinesis_6mb_100_payloads/pipeline_tcp ({:.1} MB event)",
+            batch.event.len() as f64 / 1e6
+        ),
         time,
         log_bytes: batch.log_bytes,
         events: batch.events,
@@ -459,7 +601,9 @@ fn size_chart(rows: &[SizeRow]) -> String {
         for r in rows {
             svg.push_str(&format!(
                 r#"<text x="{}" y="{}" text-anchor="middle">{:.0}</text>"#,
-                px(r.decompressed_mib), py(0.0) + 14.0, r.decompressed_mib
+                px(r.decompressed_mib),
+                py(0.0) + 14.0,
+                r.decompressed_mib
             ));
         }
         svg.push_str(&format!(
@@ -478,11 +622,14 @@ fn size_chart(rows: &[SizeRow]) -> String {
             ));
             for p in &points {
                 let (x, y) = p.split_once(',').unwrap_or(("0", "0"));
-                svg.push_str(&format!(r#"<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>"#));
+                svg.push_str(&format!(
+                    r#"<circle cx="{x}" cy="{y}" r="3" fill="{colour}"/>"#
+                ));
             }
             svg.push_str(&format!(
                 r#"<text x="{}" y="{}" fill="{colour}">{name}</text>"#,
-                px(0.0) + 8.0, 36.0 + 14.0 * i as f64
+                px(0.0) + 8.0,
+                36.0 + 14.0 * i as f64
             ));
         }
         svg.push_str("</g>");
@@ -496,12 +643,20 @@ fn size_chart(rows: &[SizeRow]) -> String {
 "#,
         2.0 * w,
         h + 12.0,
-        panel(0.0, "Peak RSS of one invocation", "MiB", &[("forwarder (replay)", "#c0392b", rss)]),
+        panel(
+            0.0,
+            "Peak RSS of one invocation",
+            "MiB",
+            &[("forwarder (replay)", "#c0392b", rss)]
+        ),
         panel(
             w,
             "Throughput",
             "MB/s of decompressed data",
-            &[("forwarder, TCP", "#2471a3", ours), ("limit: gunzip + write", "#7f8c8d", limit)]
+            &[
+                ("forwarder, TCP", "#2471a3", ours),
+                ("limit: gunzip + write", "#7f8c8d", limit)
+            ]
         ),
     )
 }
@@ -512,9 +667,40 @@ fn size_mib(path: &Path) -> Option<f64> {
         .map(|m| m.len() as f64 / 1_048_576.0)
 }
 
+/// The S3 rows alone (`BENCH_ONLY=s3`), for a quick look without the whole run.
+fn s3_report(tcp: &DiscardSink) -> String {
+    let (row, rss_100, rss_200, big_bytes) = s3_rows(tcp);
+    s3_table(&row, rss_100, rss_200, big_bytes)
+}
+
+fn s3_table(row: &Row, rss_100: f64, rss_200: f64, big_bytes: usize) -> String {
+    format!(
+        "\n### S3 objects\n\n\
+         A CloudTrail log file (`{{\"Records\":[…]}}`, gzip) of CloudTrail-like records served by a loopback \
+         stand-in for S3, read by the SDK client chunk by chunk. MB/s of decompressed data in-process; peak \
+         RSS of the release binary replaying the S3 notification.\n\n\
+         | row | median | MB/s | events/s | peak RSS |\n|---|---:|---:|---:|---:|\n\
+         | {} | {:.0} ms | {:.1} | {:.0} | {rss_100:.1} MiB |\n\
+         | s3_cloudtrail_{:.0}mb/replay (peak RSS only) | | | | {rss_200:.1} MiB (target ≤ 48 MiB) |\n",
+        row.name,
+        row.time.as_secs_f64() * 1_000.0,
+        row.mb_per_s(),
+        row.events_per_s(),
+        big_bytes as f64 / 1e6,
+    )
+}
+
 fn main() {
     let pki = pki();
     let tcp = DiscardSink::start(None);
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("s3") {
+        let report = s3_report(&tcp);
+        println!("{report}");
+        if let Some(path) = std::env::var_os("BENCH_REPORT").map(PathBuf::from) {
+            std::fs::write(&path, &report).expect("write the report");
+        }
+        return;
+    }
     let tls = DiscardSink::start(Some(Arc::clone(&pki.server)));
     let cloudtrail = workload::cloudtrail();
     let small = workload::small_lines();
@@ -527,6 +713,7 @@ fn main() {
     let (kinesis, kinesis_rss) = kinesis_row(&tcp);
     rows.push(kinesis);
     let sizes = size_rows(&tcp);
+    let (s3_row, s3_rss_100, s3_rss_200, s3_big_bytes) = s3_rows(&tcp);
 
     let find = |name: &str| rows.iter().find(|r| r.name == name).expect("row");
     let ratio = |pipeline: &str, limit: &str| {
@@ -584,10 +771,15 @@ fn main() {
             r.ours_mb_s / r.limit_mb_s
         ));
     }
+    report.push_str(&s3_table(&s3_row, s3_rss_100, s3_rss_200, s3_big_bytes));
     let rss_at = |mib: f64| {
         sizes
             .iter()
-            .min_by(|a, b| (a.decompressed_mib - mib).abs().total_cmp(&(b.decompressed_mib - mib).abs()))
+            .min_by(|a, b| {
+                (a.decompressed_mib - mib)
+                    .abs()
+                    .total_cmp(&(b.decompressed_mib - mib).abs())
+            })
             .map_or(0.0, |r| r.peak_rss_mib)
     };
     let (rss_8, rss_60) = (rss_at(8.0), rss_at(60.0));
@@ -595,7 +787,8 @@ fn main() {
         std::fs::write(&path, size_chart(&sizes)).expect("write the chart");
         report.push_str(&format!(
             "\n![Peak RSS and MB/s against decompressed payload size]({})\n",
-            path.file_name().map_or(String::new(), |n| n.to_string_lossy().into_owned())
+            path.file_name()
+                .map_or(String::new(), |n| n.to_string_lossy().into_owned())
         ));
     }
     // Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB.
@@ -627,6 +820,7 @@ fn main() {
          | peak RSS, 60 MiB decompressed payload | {rss_60:.1} MiB | ≤ 48 MiB |\n\
          | peak RSS growth, 8 → 60 MiB decompressed | {:.1} MiB | ≤ 8 MiB |\n\
          | peak RSS, 6 MB Kinesis batch of 100 payloads | {kinesis_rss:.1} MiB | ≤ 48 MiB |\n\
+         | peak RSS, 200 MB (decompressed) S3 CloudTrail object | {s3_rss_200:.1} MiB | ≤ 48 MiB |\n\
          | aarch64 bootstrap.zip | {} | ≤ 8 MB |\n",
         rss_60 - rss_8,
         show(zip)
