@@ -65,7 +65,8 @@ for name in ["SyslogHost", "SyslogPort", "SyslogTransport", "SyslogRelpWindow", 
              "SyslogTlsPinSha256", "SyslogTlsClientCert", "SyslogTlsClientKey", "Detections", "DetectionsDisable",
              "KinesisStreamArn", "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor",
              "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "RedriveFailureQueue", "CentralAccount",
-             "SourceAccountIds", "OrganizationId", "FilterInclude", "FilterExclude", "Redact", "RedactRegex"]:
+             "SourceAccountIds", "OrganizationId", "FilterInclude", "FilterExclude", "Redact", "RedactRegex",
+             "S3BucketArns", "S3KmsKeyArn", "S3NotificationQueueArn", "S3MaxObjectBytes"]:
     check(name in parameters, f"parameter {name} is missing")
 check(parameters["SyslogPort"].get("Default") == 6514, "SyslogPort defaults to 6514")
 check(parameters["SyslogTls"].get("Default") == "True", "SyslogTls defaults to True")
@@ -76,7 +77,8 @@ check(parameters.get("SyslogTlsClientKey", {}).get("NoEcho") is True, "SyslogTls
 new_defaults = {"KinesisStreamArn": "", "BatchSize": 100, "MaximumBatchingWindowInSeconds": 1, "ParallelizationFactor": 1,
                 "MaximumRetryAttempts": 10, "MaximumRecordAgeInSeconds": 86400, "RedriveFailureQueue": "False",
                 "CentralAccount": "False", "SourceAccountIds": "", "OrganizationId": "", "FilterInclude": "",
-                "FilterExclude": "", "Redact": "", "RedactRegex": ""}
+                "FilterExclude": "", "Redact": "", "RedactRegex": "", "S3BucketArns": "",
+                "S3KmsKeyArn": "", "S3NotificationQueueArn": "", "S3MaxObjectBytes": 1073741824}
 for name, default in new_defaults.items():
     check(parameters.get(name, {}).get("Default") == default, f"parameter {name} defaults to {default!r}")
 for name in ["RedriveFailureQueue", "CentralAccount"]:
@@ -99,6 +101,8 @@ check(function["Environment"]["Variables"].get("SYSLOG_TRANSPORT") == ref("Syslo
       "SYSLOG_TRANSPORT must be the SyslogTransport parameter")
 check(variables <= known, f"the template sets variables the code does not read: {sorted(variables - known)}")
 check(required <= variables, f"the template does not set required variables: {sorted(required - variables)}")
+check(function["Environment"]["Variables"].get("S3_MAX_OBJECT_BYTES") == ref("S3MaxObjectBytes"),
+      "S3_MAX_OBJECT_BYTES must be the S3MaxObjectBytes parameter")
 check(function["Runtime"] == "provided.al2023" and function["Handler"] == "bootstrap", "provided.al2023 / bootstrap")
 # Filters and redaction: each variable is its parameter, unchanged (an empty value turns it off).
 for variable, parameter in {"FILTER_INCLUDE": "FilterInclude", "FILTER_EXCLUDE": "FilterExclude", "REDACT": "Redact",
@@ -122,6 +126,9 @@ KINESIS_READ = {"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kine
                 "kinesis:GetShardIterator", "kinesis:ListShards"}
 SQS_CONSUME = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
 ECR_RESOURCE = {"Fn::Sub": "arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*"}
+S3_QUEUE = ref("S3NotificationQueueArn")
+# Each bucket ARN (with its optional prefix) becomes the ARN of the objects under it.
+S3_OBJECTS = {"Fn::Split": [",", {"Fn::Join": ["", [{"Fn::Join": ["/*,", {"Fn::Split": [",", ref("S3BucketArns")]}]}, "/*"]]}]}
 
 inline_statements = [s for policy in function["Policies"] for s in policy.get("Statement", [])]
 role_statements = [(None, s) for s in inline_statements]  # (the policy resource's Condition, statement)
@@ -152,16 +159,30 @@ for condition, statement in role_statements:
         check(condition == "ReadKinesis", "the Kinesis read policy exists only with a stream (Condition ReadKinesis)")
     if acts & SQS_CONSUME:
         check(acts == SQS_CONSUME, f"SQS consume actions {sorted(acts)} != {sorted(SQS_CONSUME)}")
-        check(as_list(statement["Resource"]) == [FAILURE_QUEUE], f"SQS consume on other queues: {statement['Resource']}")
-        check(condition == "RedriveFailures", "the SQS consume policy exists only with RedriveFailureQueue=True")
+        queue = as_list(statement["Resource"])
+        check(queue in ([FAILURE_QUEUE], [S3_QUEUE]), f"SQS consume on other queues: {statement['Resource']}")
+        if queue == [FAILURE_QUEUE]:
+            check(condition == "RedriveFailures", "the failure-queue consume policy exists only with RedriveFailureQueue=True")
+        else:
+            check(condition == "ConsumeS3Queue", "the notification-queue consume policy exists only with S3NotificationQueueArn")
+    if any(a.startswith("s3:") for a in acts):
+        check(acts == {"s3:GetObject"}, f"S3: only s3:GetObject, not {sorted(acts)}")
+        check(statement["Resource"] == S3_OBJECTS, f"s3:GetObject on {statement['Resource']}, not the objects of S3BucketArns")
+        check(condition == "ReadS3", "the S3 read policy exists only with S3BucketArns (Condition ReadS3)")
+    if any(a.startswith("kms:") for a in acts):
+        check(acts == {"kms:Decrypt"}, f"KMS: only kms:Decrypt, not {sorted(acts)}")
+        check(as_list(statement["Resource"]) == [ref("S3KmsKeyArn")], f"kms:Decrypt on {statement['Resource']}, not S3KmsKeyArn")
+        check(condition == "DecryptS3", "the KMS policy exists only with S3KmsKeyArn and S3BucketArns (Condition DecryptS3)")
+        check("kms:ViaService" in json.dumps(statement.get("Condition", {})), "kms:Decrypt is limited by kms:ViaService")
     if "sqs:SendMessage" in acts:
         check(as_list(statement["Resource"]) == [FAILURE_QUEUE], f"sqs:SendMessage on other queues: {statement['Resource']}")
-    other = {a for a in acts if not a.startswith(("ecr:", "kinesis:", "sqs:"))}
+    other = {a for a in acts if not a.startswith(("ecr:", "kinesis:", "sqs:", "s3:", "kms:"))}
     other |= {a for a in acts if a.startswith("sqs:")} - SQS_CONSUME - {"sqs:SendMessage"}
     check(not other, f"unexpected actions {sorted(other)}")
 ecr_actions = [a for a in all_actions if a.startswith("ecr:")]
 check(ecr_actions == ["ecr:DescribeImageScanFindings"], f"ECR actions: {ecr_actions} (exactly one statement, one action)")
-check(set(all_actions) >= KINESIS_READ | SQS_CONSUME, f"the role lacks Kinesis read or SQS consume actions: {all_actions}")
+check(set(all_actions) >= KINESIS_READ | SQS_CONSUME | {"s3:GetObject", "kms:Decrypt"},
+      f"the role lacks Kinesis read, SQS consume, S3 read or KMS decrypt actions: {all_actions}")
 
 invoke = function["EventInvokeConfig"]
 check(invoke["MaximumRetryAttempts"] == 2, "EventInvokeConfig MaximumRetryAttempts 2")
@@ -169,12 +190,25 @@ check(invoke["DestinationConfig"]["OnFailure"]["Type"] == "SQS", "the failure de
 check(invoke["DestinationConfig"]["OnFailure"].get("Destination") == FAILURE_QUEUE, "the failure destination is FailureQueue")
 check(resources["FailureQueue"]["Properties"].get("SqsManagedSseEnabled") is True, "the failure queue has SSE")
 
-# --- Event source mappings: one on Kinesis, one on the failure queue.
+# --- Event source mappings: one on Kinesis, one on the failure queue, one on the S3 notification queue.
 mappings = {n: r for n, r in resources.items() if r["Type"] == "AWS::Lambda::EventSourceMapping"}
 sqs_mappings = {n: r for n, r in mappings.items() if r["Properties"].get("EventSourceArn") == FAILURE_QUEUE}
-kinesis_mappings = {n: r for n, r in mappings.items() if n not in sqs_mappings}
-check(len(kinesis_mappings) == 1 and len(sqs_mappings) == 1,
-      f"expected one Kinesis and one failure-queue mapping: {sorted(kinesis_mappings)}, {sorted(sqs_mappings)}")
+s3_mappings = {n: r for n, r in mappings.items() if r["Properties"].get("EventSourceArn") == S3_QUEUE}
+kinesis_mappings = {n: r for n, r in mappings.items() if n not in sqs_mappings and n not in s3_mappings}
+check(len(kinesis_mappings) == 1 and len(sqs_mappings) == 1 and len(s3_mappings) == 1,
+      f"expected one Kinesis, one failure-queue and one S3 notification queue mapping: {sorted(kinesis_mappings)}, "
+      f"{sorted(sqs_mappings)}, {sorted(s3_mappings)}")
+for name, mapping in s3_mappings.items():
+    props = mapping["Properties"]
+    check(mapping.get("Condition") == "ConsumeS3Queue", f"{name}: Condition ConsumeS3Queue")
+    check(props.get("FunctionName") == ref("ForwarderFunction"), f"{name} invokes ForwarderFunction")
+    check(props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], f"{name}: ReportBatchItemFailures")
+    check(1 <= props.get("BatchSize", 0) <= 10, f"{name}: BatchSize 1-10 (each message is an object to read)")
+    check("S3QueueConsumePolicy" in as_list(mapping.get("DependsOn", [])), f"{name} must depend on S3QueueConsumePolicy")
+check(conditions.get("ConsumeS3Queue") == {"Fn::And": [{"Condition": "ReadS3"}, {"Fn::Not": [{"Fn::Equals": [ref("S3NotificationQueueArn"), ""]}]}]},
+      "ConsumeS3Queue = ReadS3 and S3NotificationQueueArn given")
+check(conditions.get("DecryptS3") == {"Fn::And": [{"Condition": "ReadS3"}, {"Fn::Not": [{"Fn::Equals": [ref("S3KmsKeyArn"), ""]}]}]},
+      "DecryptS3 = ReadS3 and S3KmsKeyArn given")
 for name, mapping in kinesis_mappings.items():
     props = mapping["Properties"]
     check(mapping.get("Condition") == "ReadKinesis", f"{name}: Condition ReadKinesis")
@@ -346,7 +380,11 @@ STREAM = "arn:aws:kinesis:eu-west-1:999999999999:stream/logs"
 ACCOUNTS = ["111111111111", "222222222222"]
 ORG = "o-a1b2c3d4e5"
 OPTIONAL = ["KinesisEventSource", "KinesisReadPolicy", "FailureQueueEventSource", "FailureQueueConsumePolicy",
-            "FailureDeadLetterQueue", "CentralStream", "LogsDestination", "LogsDestinationRole"]
+            "FailureDeadLetterQueue", "CentralStream", "LogsDestination", "LogsDestinationRole", "S3ReadPolicy",
+            "S3KmsDecryptPolicy", "S3QueueConsumePolicy", "S3NotificationEventSource"]
+BUCKETS = "arn:aws:s3:::org-trail-logs,arn:aws:s3:::app-logs/AWSLogs/o-a1b2c3d4e5"
+KMS_KEY = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+S3_QUEUE_ARN = "arn:aws:sqs:eu-west-1:999999999999:trail-objects"
 scenarios = {
     "defaults": ({}, []),
     "stream": ({"KinesisStreamArn": STREAM}, ["KinesisEventSource", "KinesisReadPolicy"]),
@@ -358,6 +396,9 @@ scenarios = {
                     ["KinesisEventSource", "KinesisReadPolicy", "CentralStream", "LogsDestination", "LogsDestinationRole"]),
     "central-both": ({"CentralAccount": "True", "SourceAccountIds": ",".join(ACCOUNTS), "OrganizationId": ORG},
                      ["KinesisEventSource", "KinesisReadPolicy", "CentralStream", "LogsDestination", "LogsDestinationRole"]),
+    "s3-buckets": ({"S3BucketArns": BUCKETS}, ["S3ReadPolicy"]),
+    "s3-all": ({"S3BucketArns": BUCKETS, "S3KmsKeyArn": KMS_KEY, "S3NotificationQueueArn": S3_QUEUE_ARN},
+               ["S3ReadPolicy", "S3KmsDecryptPolicy", "S3QueueConsumePolicy", "S3NotificationEventSource"]),
 }
 for label, (values, expected) in scenarios.items():
     scenario = Scenario(values)
@@ -371,6 +412,16 @@ for label, (values, expected) in scenarios.items():
     if scenario.exists("KinesisEventSource"):
         check(scenario.eval(resources["KinesisEventSource"]["Properties"]["EventSourceArn"]) == source,
               f"{label}: the Kinesis mapping does not read {source}")
+    s3_objects = [r for st in scenario.role_statements() if "s3:GetObject" in as_list(st["Action"])
+                  for r in as_list(st["Resource"])]
+    wanted_objects = [arn + "/*" for arn in values["S3BucketArns"].split(",")] if "S3BucketArns" in values else []
+    check(s3_objects == wanted_objects, f"{label}: s3:GetObject on {s3_objects}, expected {wanted_objects}")
+    kms_keys = [r for st in scenario.role_statements() if "kms:Decrypt" in as_list(st["Action"])
+                for r in as_list(st["Resource"])]
+    check(kms_keys == ([KMS_KEY] if "S3KmsKeyArn" in values else []), f"{label}: kms:Decrypt on {kms_keys}")
+    if scenario.exists("S3NotificationEventSource"):
+        check(scenario.eval(resources["S3NotificationEventSource"]["Properties"]["EventSourceArn"]) == S3_QUEUE_ARN,
+              f"{label}: the S3 notification mapping does not read {S3_QUEUE_ARN}")
     queue_props = scenario.eval(resources["FailureQueue"]["Properties"])
     if "RedriveFailureQueue" in values:
         check(queue_props.get("VisibilityTimeout", 30) >= 6 * max_timeout, f"{label}: VisibilityTimeout < 6 x Timeout")
@@ -413,7 +464,13 @@ for label, values in {"central without senders": {"CentralAccount": "True"},
                       "accounts without central": {"SourceAccountIds": ACCOUNTS[0]},
                       "organization without central": {"OrganizationId": ORG},
                       "bad organization id": {"CentralAccount": "True", "OrganizationId": "o-x"},
-                      "accounts with spaces": {"CentralAccount": "True", "SourceAccountIds": "111111111111, 222222222222"}}.items():
+                      "accounts with spaces": {"CentralAccount": "True", "SourceAccountIds": "111111111111, 222222222222"},
+                      "kms key without buckets": {"S3KmsKeyArn": KMS_KEY},
+                      "notification queue without buckets": {"S3NotificationQueueArn": S3_QUEUE_ARN},
+                      "bucket prefix with a trailing slash": {"S3BucketArns": "arn:aws:s3:::org-trail-logs/AWSLogs/"},
+                      "bucket with a wildcard": {"S3BucketArns": "arn:aws:s3:::org-trail-*"},
+                      "buckets with spaces": {"S3BucketArns": "arn:aws:s3:::org-trail-logs, arn:aws:s3:::app-logs"},
+                      "an object ARN for a bucket": {"S3BucketArns": "arn:aws:s3:::org-trail-logs/*"}}.items():
     scenario = Scenario(values)
     check(not (scenario.allowed() and scenario.rules_pass()), f"{label}: accepted, the Rules or patterns must reject it")
 defaults = Scenario({})

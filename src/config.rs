@@ -9,7 +9,7 @@ use std::str::FromStr;
 use crate::syslog::{Framing, SyslogSettings, UnknownValue};
 
 /// Every environment variable the configuration reads (a contract with `template.yaml`).
-pub const VARIABLES: [&str; 25] = [
+pub const VARIABLES: [&str; 26] = [
     "SYSLOG_HOST",
     "SYSLOG_PORT",
     "SYSLOG_TRANSPORT",
@@ -35,6 +35,7 @@ pub const VARIABLES: [&str; 25] = [
     "FILTER_EXCLUDE",
     "REDACT",
     "REDACT_REGEX",
+    "S3_MAX_OBJECT_BYTES",
 ];
 
 /// The variables without which the Lambda cannot start.
@@ -116,6 +117,8 @@ pub struct Config {
     pub destination: Option<Destination>,
     pub syslog: SyslogSettings,
     pub detections: DetectionSettings,
+    /// The largest S3 object read, decompressed (`S3_MAX_OBJECT_BYTES`).
+    pub max_object_bytes: usize,
     pub filters: FilterSettings,
 }
 
@@ -257,6 +260,19 @@ impl Config {
                 ),
             ));
         }
+        let max_object_bytes = match get("S3_MAX_OBJECT_BYTES") {
+            None => crate::sources::DEFAULT_MAX_OBJECT_BYTES,
+            Some(v) => match parse_number::<usize>("S3_MAX_OBJECT_BYTES", &v)? {
+                0 => {
+                    return Err(invalid(
+                        "S3_MAX_OBJECT_BYTES",
+                        &v,
+                        "use a number of bytes greater than 0 (the default is 1073741824, 1 GiB)",
+                    ));
+                }
+                n => n,
+            },
+        };
         let destination = match get("SYSLOG_HOST") {
             None => None,
             Some(host) => Some(destination(host.trim().to_owned(), transport, &get)?),
@@ -275,6 +291,7 @@ impl Config {
             },
             detections,
             filters,
+            max_object_bytes,
         })
     }
 }
@@ -742,6 +759,22 @@ mod tests {
             error_var(&[org, host, ("SYSLOG_WRITE_TIMEOUT_MS", "soon")]),
             "SYSLOG_WRITE_TIMEOUT_MS"
         );
+        assert_eq!(
+            error_var(&[org, ("S3_MAX_OBJECT_BYTES", "0")]),
+            "S3_MAX_OBJECT_BYTES"
+        );
+        assert_eq!(
+            error_var(&[org, ("S3_MAX_OBJECT_BYTES", "1GiB")]),
+            "S3_MAX_OBJECT_BYTES"
+        );
+    }
+
+    #[test]
+    fn the_s3_object_bound_defaults_to_one_gib() {
+        let c = config(&[("ORGANISATION", "Acme")]).unwrap();
+        assert_eq!(c.max_object_bytes, 1 << 30);
+        let c = config(&[("ORGANISATION", "Acme"), ("S3_MAX_OBJECT_BYTES", "5000000")]).unwrap();
+        assert_eq!(c.max_object_bytes, 5_000_000);
     }
 
     #[test]

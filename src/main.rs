@@ -12,6 +12,7 @@ use aws_syslog_forwarder::filters::Filters;
 use aws_syslog_forwarder::findings::{EcrFindings, FileFindings, FindingsSource};
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::replay;
+use aws_syslog_forwarder::sources::Limits;
 use aws_syslog_forwarder::transport::{RelpSender, Sink, SyslogSender, WriterSink};
 use clap::{Parser, Subcommand};
 use lambda_runtime::{LambdaEvent, service_fn};
@@ -129,8 +130,10 @@ async fn run_lambda() -> ExitCode {
         Ok(filters) => filters,
         Err(code) => return code,
     };
+    let limits = limits(&config);
     let forwarder = Arc::new(
         Forwarder::new(config.syslog, EcrFindings::lazy(), sink)
+            .with_limits(limits)
             .with_own_log_group(own_log_group)
             .with_detections(detections)
             .with_filters(filters),
@@ -186,6 +189,14 @@ async fn handle<F: FindingsSource>(
     }
 }
 
+/// The decode bounds, with the configured S3 object bound.
+fn limits(config: &Config) -> Limits {
+    Limits {
+        max_object_bytes: config.max_object_bytes,
+        ..Limits::default()
+    }
+}
+
 /// The detection rules the configuration turns on, or none.
 fn detections(config: &Config) -> Option<Detections> {
     config
@@ -228,10 +239,12 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>, metrics: bo
         Ok(filters) => filters,
         Err(code) => return code,
     };
+    let limits = limits(&config);
     let summary = match findings {
         Some(path) => match FileFindings::load(&path) {
             Ok(file) => {
                 let forwarder = Forwarder::new(config.syslog, file, sink)
+                    .with_limits(limits)
                     .with_detections(detections)
                     .with_filters(filters);
                 replay::run(&forwarder, &events, metrics).await
@@ -243,6 +256,7 @@ async fn run_replay(findings: Option<PathBuf>, events: Vec<PathBuf>, metrics: bo
         },
         None => {
             let forwarder = Forwarder::new(config.syslog, EcrFindings::lazy(), sink)
+                .with_limits(limits)
                 .with_detections(detections)
                 .with_filters(filters);
             replay::run(&forwarder, &events, metrics).await

@@ -51,6 +51,7 @@ fn forwarder(settings: SyslogSettings) -> (Forwarder<FileFindings>, PathBuf) {
         max_decompressed_bytes: 256 * 1024,
         max_log_events: 1_000,
         max_message_bytes: 16 * 1024,
+        max_object_bytes: 1024 * 1024,
     })
     .with_own_log_group(Some(OWN_LOG_GROUP.into()));
     (forwarder, out)

@@ -680,6 +680,9 @@ proptest! {
             Event::Kinesis(_) | Event::Sqs(_) => {
                 prop_assert!(false, "records() reads single events; batches go item by item");
             }
+            Event::S3Notification(_) | Event::S3ObjectCreated(_) => {
+                prop_assert!(false, "records() never reads S3 objects; they are streamed");
+            }
         }
     }
 

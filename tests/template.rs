@@ -47,3 +47,17 @@ fn template_keeps_its_contract_with_the_code() {
         .current_dir(root()));
     assert!(text.contains("template: 0 problem(s)"), "{text}");
 }
+
+#[test]
+fn readme_documents_every_variable() {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
+    let missing: Vec<&str> = VARIABLES
+        .iter()
+        .copied()
+        .filter(|var| !readme.contains(&format!("`{var}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "README.md does not document {missing:?}"
+    );
+}

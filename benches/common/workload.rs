@@ -317,3 +317,36 @@ pub fn kinesis_batch(count: usize, event_bytes: usize) -> Payload {
         events,
     }
 }
+
+/// A gzip object in S3, as the benchmarks serve it.
+pub struct S3Object {
+    pub compressed: Vec<u8>,
+    pub decompressed_bytes: usize,
+    pub events: usize,
+}
+
+/// A CloudTrail log file as a trail writes it to S3 (`{"Records":[…]}`, gzip) of CloudTrail-like
+/// records, growing until it reaches `decompressed_bytes`; the text goes into the encoder as it
+/// is made, never held whole.
+pub fn cloudtrail_object(decompressed_bytes: usize) -> S3Object {
+    let mut rng = Rng(0x5851_F42D_4C95_7F2D);
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(b"{\"Records\":[").expect("gzip to memory");
+    let (mut written, mut events) = (12, 0);
+    while written < decompressed_bytes {
+        let record = cloudtrail_record(&mut rng, events);
+        if events > 0 {
+            gz.write_all(b",").expect("gzip to memory");
+            written += 1;
+        }
+        gz.write_all(record.as_bytes()).expect("gzip to memory");
+        written += record.len();
+        events += 1;
+    }
+    gz.write_all(b"]}").expect("gzip to memory");
+    S3Object {
+        compressed: gz.finish().expect("gzip to memory"),
+        decompressed_bytes: written + 2,
+        events,
+    }
+}

@@ -19,6 +19,7 @@ const LIMITS: Limits = Limits {
     max_decompressed_bytes: 1 << 20,
     max_log_events: 100_000,
     max_message_bytes: 1 << 20,
+    max_object_bytes: 1 << 20,
 };
 
 fn b64(bytes: &[u8]) -> String {

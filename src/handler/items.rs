@@ -11,6 +11,7 @@ use crate::findings::FindingsSource;
 use crate::metrics::Metrics;
 use crate::record::Record;
 use crate::sources::kinesis::{self, KinesisRecord};
+use crate::sources::s3::ObjectRef;
 use crate::sources::sqs::SqsMessage;
 use crate::sources::{self, SourceError};
 use crate::time::now_ms;
@@ -159,21 +160,39 @@ impl<F: FindingsSource> Forwarder<F> {
                 judge.fail(message.message_id);
                 continue;
             }
-            let decoded =
-                match tokio::time::timeout_at(deadline, self.body_records(&message.body, metrics))
-                    .await
-                {
-                    Ok(decoded) => decoded,
-                    Err(_) => {
-                        tracing::warn!(
-                            item = %message.message_id,
-                            "the deadline came while reading the message; it stays in the queue"
-                        );
-                        judge.stopped = true;
-                        judge.fail(message.message_id);
-                        continue;
+            let event = sources::check_bounds(&message.body, self.limits)
+                .and_then(|()| sources::classify(&message.body));
+            if let Some(objects) = event.as_ref().ok().and_then(|e| e.s3_objects()) {
+                self.take_objects(
+                    message.message_id,
+                    objects,
+                    &mut group,
+                    &mut judge,
+                    deadline,
+                    metrics,
+                )
+                .await?;
+                continue;
+            }
+            let decoded = match event {
+                Err(e) => Err(e),
+                Ok(event) => {
+                    match tokio::time::timeout_at(deadline, self.event_records(event, metrics))
+                        .await
+                    {
+                        Ok(decoded) => decoded,
+                        Err(_) => {
+                            tracing::warn!(
+                                item = %message.message_id,
+                                "the deadline came while reading the message; it stays in the queue"
+                            );
+                            judge.stopped = true;
+                            judge.fail(message.message_id);
+                            continue;
+                        }
                     }
-                };
+                }
+            };
             self.take(
                 message.message_id,
                 decoded,
@@ -189,14 +208,54 @@ impl<F: FindingsSource> Forwarder<F> {
         Ok(judge.finish(raws.len(), metrics))
     }
 
-    /// An SQS body is one event of its own (never another batch).
-    async fn body_records(
+    /// A message naming S3 objects: the group so far is delivered first (order is kept and
+    /// memory bounded), then each object is streamed; the message is done when every object was
+    /// delivered whole. An object that cannot be read fails its message alone; a receiver that
+    /// fails stops the batch, as in [`Forwarder::flush`].
+    async fn take_objects(
         &self,
-        body: &str,
+        id: String,
+        objects: &[ObjectRef],
+        group: &mut Group,
+        judge: &mut Judge,
+        deadline: Instant,
         metrics: &mut Metrics,
-    ) -> Result<Vec<Record>, SourceError> {
-        sources::check_bounds(body, self.limits)?;
-        self.event_records(sources::classify(body)?, metrics).await
+    ) -> Result<(), ForwardError> {
+        self.flush(group, judge, deadline, metrics).await?;
+        if judge.stopped {
+            judge.fail(id);
+            return Ok(());
+        }
+        for object in objects {
+            match self.forward_object(object, deadline, metrics).await {
+                Ok(sent) => {
+                    judge.confirmed_any |= sent.delivered > 0;
+                    judge.outcome.add(&sent);
+                }
+                Err(ForwardError::Delivery(e))
+                    if e.cause.is_permanent() && !judge.confirmed_any =>
+                {
+                    return Err(ForwardError::Delivery(e));
+                }
+                Err(error) => {
+                    tracing::warn!(item = %id, %error, "batch item cannot be forwarded; reporting it failed");
+                    let (delivered, failed) = match &error {
+                        ForwardError::Delivery(e) => (e.delivered, e.failed),
+                        ForwardError::PartlyDelivered { delivered, .. } => (*delivered, 0),
+                        _ => (0, 0),
+                    };
+                    judge.outcome.records += delivered + failed;
+                    judge.outcome.delivered += delivered;
+                    judge.confirmed_any |= delivered > 0;
+                    // No receiver, or no time left: nothing more can be delivered.
+                    judge.stopped |=
+                        matches!(error, ForwardError::Delivery(_)) || error.out_of_time();
+                    judge.fail(id);
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Adds one decoded item to the group (delivering the group when full), or judges it failed.

@@ -1,7 +1,9 @@
 //! Wires the parts for one event: decode → records → syslog batch → delivery. Kinesis and SQS
-//! batches go item by item ([`items`]) and answer with a partial batch response.
+//! batches go item by item ([`items`]) and answer with a partial batch response; CloudWatch Logs
+//! payloads ([`stream`]) and S3 objects ([`objects`]) stream through a bounded batch.
 
 mod items;
+mod objects;
 mod stream;
 
 use serde::Serialize;
@@ -13,6 +15,7 @@ use crate::filters::Filters;
 use crate::findings::FindingsSource;
 use crate::metrics::{FindingCounts, Metrics};
 use crate::record::Record;
+use crate::sources::s3::S3Objects;
 use crate::sources::{self, Limits, SourceError};
 use crate::syslog::{Batch, FormatError, Formatter, SyslogSettings};
 use crate::transport::{DeliveryError, DeliveryStats, Sink};
@@ -94,11 +97,25 @@ impl ForwardError {
 }
 
 impl ForwardError {
+    /// The invocation's deadline came: nothing more can be done in it.
+    pub fn out_of_time(&self) -> bool {
+        use crate::sources::s3::S3Error;
+        use crate::transport::TransportError;
+        match self {
+            ForwardError::DeadlineWhileReading
+            | ForwardError::Source(SourceError::S3(S3Error::Deadline { .. })) => true,
+            ForwardError::Delivery(e) => matches!(e.cause, TransportError::DeadlineExceeded),
+            ForwardError::PartlyDelivered { error, .. } => error.out_of_time(),
+            _ => false,
+        }
+    }
+
     /// The `errorType` Lambda records for this failure (the failure destination's
     /// `responsePayload.errorType` and the function's log): one name per kind, listed in README.
     pub fn error_type(&self) -> &'static str {
         use crate::findings::FindingsError;
         use crate::sources::ecr::ScanError;
+        use crate::sources::s3::S3Error;
         use crate::transport::TransportError;
         match self {
             ForwardError::Source(SourceError::Unsupported(_)) => "UnsupportedEvent",
@@ -112,6 +129,17 @@ impl ForwardError {
             ForwardError::Source(SourceError::EventTooLarge { .. })
             | ForwardError::Source(SourceError::EventTooDeep { .. }) => "EventTooLarge",
             ForwardError::Source(SourceError::OwnLogGroup(_)) => "OwnLogGroup",
+            ForwardError::Source(SourceError::S3(e)) => match e {
+                S3Error::Notification(_)
+                | S3Error::Gzip { .. }
+                | S3Error::Record { .. }
+                | S3Error::Layout { .. } => "DecodeError",
+                S3Error::NoSuchKey { .. } | S3Error::NoSuchBucket { .. } => "S3ObjectNotFound",
+                S3Error::AccessDenied { .. } => "S3AccessDenied",
+                S3Error::Api { .. } | S3Error::Read { .. } => "S3ReadFailed",
+                S3Error::TooLarge { .. } => "S3ObjectTooLarge",
+                S3Error::Deadline { .. } => "DeadlineExceeded",
+            },
             ForwardError::Source(SourceError::Scan(ScanError::Findings(
                 FindingsError::File { .. } | FindingsError::Mismatch { .. },
             ))) => "FindingsFileError",
@@ -145,6 +173,8 @@ pub struct Forwarder<F> {
     own_log_group: Option<String>,
     detections: Option<Detections>,
     filters: Filters,
+    /// Where S3 objects are read from (the client is built on the first S3 event).
+    objects: S3Objects,
     sink: Mutex<Sink>,
     /// Buffers of the streaming path, kept for the next invocation of a warm instance.
     buffers: std::sync::Mutex<stream::Buffers>,
@@ -159,6 +189,7 @@ impl<F: FindingsSource> Forwarder<F> {
             own_log_group: None,
             detections: None,
             filters: Filters::default(),
+            objects: S3Objects::lazy(),
             sink: Mutex::new(sink),
             buffers: std::sync::Mutex::default(),
         }
@@ -184,6 +215,12 @@ impl<F: FindingsSource> Forwarder<F> {
     /// Redacts and drops records as `FILTER_*`, `REDACT` and `REDACT_REGEX` say.
     pub fn with_filters(mut self, filters: Filters) -> Forwarder<F> {
         self.filters = filters;
+        self
+    }
+
+    /// Reads S3 objects through `objects` (a client of its own, e.g. for a local S3).
+    pub fn with_objects(mut self, objects: S3Objects) -> Forwarder<F> {
+        self.objects = objects;
         self
     }
 
@@ -238,6 +275,9 @@ impl<F: FindingsSource> Forwarder<F> {
             sources::Event::Sqs(raws) => return self.forward_sqs(&raws, deadline, metrics).await,
             event => event,
         };
+        if let Some(objects) = event.s3_objects() {
+            return self.forward_objects(objects, deadline, metrics).await;
+        }
         let records = tokio::time::timeout_at(deadline, self.event_records(event, metrics))
             .await
             .map_err(|_| ForwardError::DeadlineWhileReading)??;

@@ -1,6 +1,7 @@
 //! CloudWatch Logs payloads from socket to socket in one pass: each log event is scanned into one
 //! reused record, tagged, formatted into a bounded batch, and the batch is delivered each time it
 //! fills. Memory stays at the compressed payload plus a few MiB, whatever the payload expands to.
+//! The buffers and the batch-as-it-fills helpers here serve S3 objects too ([`super::objects`]).
 
 use base64::Engine;
 use tokio::time::Instant;
@@ -9,45 +10,57 @@ use super::{ForwardError, Forwarder, Outcome};
 use crate::findings::FindingsSource;
 use crate::metrics::Metrics;
 use crate::record::{Record, Severity};
-use crate::sources::SourceError;
 use crate::sources::cloudwatch::{self, DecodeError, EventBuf, LogStream};
+use crate::sources::{SourceError, s3};
 use crate::syslog::Batch;
 
 /// Formatted bytes held before they are delivered. The first batch of an event is also its
 /// validation window: an event whose fault shows within it sends nothing.
 const BATCH_BYTES: usize = 4 * 1024 * 1024;
 
-/// What the streaming path reuses from one invocation to the next.
+/// What the streaming paths (CloudWatch Logs payloads, S3 objects) reuse from one invocation to
+/// the next.
 #[derive(Default)]
 pub(super) struct Buffers {
-    window: Vec<u8>,
+    pub(super) window: Vec<u8>,
     compressed: Vec<u8>,
-    batch: Batch,
-    head: Vec<u8>,
+    pub(super) batch: Batch,
+    pub(super) head: Vec<u8>,
     event: EventBuf,
+    pub(super) entry: s3::Entry,
 }
 
 impl<F: FindingsSource> Forwarder<F> {
+    /// The streaming buffers, for one stream at a time.
+    pub(super) fn take_buffers(&self) -> Buffers {
+        std::mem::take(
+            &mut *self
+                .buffers
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner()),
+        )
+    }
+
+    /// Keeps the buffers (emptied, with their capacity) for the next stream.
+    pub(super) fn keep_buffers(&self, mut buffers: Buffers) {
+        buffers.batch.clear();
+        *self
+            .buffers
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = buffers;
+    }
+
     pub(super) async fn forward_cloudwatch(
         &self,
         data: &str,
         deadline: Instant,
         metrics: &mut Metrics,
     ) -> Result<Outcome, ForwardError> {
-        let mut buffers = std::mem::take(
-            &mut *self
-                .buffers
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner()),
-        );
+        let mut buffers = self.take_buffers();
         let result = self
             .stream_cloudwatch(data, &mut buffers, deadline, metrics)
             .await;
-        buffers.batch.clear();
-        *self
-            .buffers
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner()) = buffers;
+        self.keep_buffers(buffers);
         result
     }
 
@@ -64,6 +77,7 @@ impl<F: FindingsSource> Forwarder<F> {
             batch,
             head,
             event,
+            ..
         } = buffers;
         compressed.clear();
         base64::engine::general_purpose::STANDARD
@@ -105,13 +119,9 @@ impl<F: FindingsSource> Forwarder<F> {
             if record.detection.is_some() {
                 metrics.detections += 1;
             }
-            if let Err(e) = self.formatter.append(batch, head, &record) {
-                break Err(e.into());
-            }
-            if batch.bytes().len() >= BATCH_BYTES
-                && let Err(e) = self
-                    .flush_batch(batch, &mut outcome, deadline, metrics)
-                    .await
+            if let Err(e) = self
+                .add(batch, head, &record, &mut outcome, deadline, metrics)
+                .await
             {
                 break Err(e);
             }
@@ -151,8 +161,25 @@ impl<F: FindingsSource> Forwarder<F> {
         record.detection = None;
     }
 
+    /// Formats one record into the batch, delivering the batch when it is full.
+    pub(super) async fn add(
+        &self,
+        batch: &mut Batch,
+        head: &mut Vec<u8>,
+        record: &Record,
+        outcome: &mut Outcome,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<(), ForwardError> {
+        self.formatter.append(batch, head, record)?;
+        if batch.bytes().len() >= BATCH_BYTES {
+            self.flush_batch(batch, outcome, deadline, metrics).await?;
+        }
+        Ok(())
+    }
+
     /// Delivers what the batch holds and empties it.
-    async fn flush_batch(
+    pub(super) async fn flush_batch(
         &self,
         batch: &mut Batch,
         outcome: &mut Outcome,

@@ -31,26 +31,47 @@ pub fn record(meta: &EventBridgeMeta, raw: &str) -> Record {
 /// match whatever the event's original layout.
 pub fn compact_json(raw: &str) -> String {
     let mut out = String::with_capacity(raw.len());
-    let mut in_string = false;
-    let mut escaped = false;
-    for ch in raw.chars() {
-        if in_string {
-            out.push(ch);
-            if escaped {
-                escaped = false;
-            } else if ch == '\\' {
-                escaped = true;
-            } else if ch == '"' {
-                in_string = false;
-            }
-        } else if ch == '"' {
-            in_string = true;
-            out.push(ch);
-        } else if !matches!(ch, ' ' | '\n' | '\r' | '\t') {
-            out.push(ch);
-        }
-    }
+    compact_json_into(raw, &mut out);
     out
+}
+
+/// [`compact_json`] appending to `out`, a buffer the caller reuses. The text is copied in runs
+/// between the whitespace it leaves out, which is ASCII, so every cut is a character boundary.
+pub fn compact_json_into(raw: &str, out: &mut String) {
+    let bytes = raw.as_bytes();
+    out.reserve(raw.len());
+    let mut in_string = false;
+    let mut run_start = 0;
+    let mut at = 0;
+    while at < bytes.len() {
+        if in_string {
+            match memchr::memchr2(b'"', b'\\', &bytes[at..]) {
+                None => at = bytes.len(),
+                Some(found) if bytes[at + found] == b'"' => {
+                    in_string = false;
+                    at += found + 1;
+                }
+                Some(found) => {
+                    // Skip the escaped character, whatever it is.
+                    at = (at + found + 2).min(bytes.len());
+                    while !raw.is_char_boundary(at) {
+                        at += 1;
+                    }
+                }
+            }
+            continue;
+        }
+        match bytes[at] {
+            b'"' => in_string = true,
+            b' ' | b'\n' | b'\r' | b'\t' => {
+                out.push_str(&raw[run_start..at]);
+                run_start = at + 1;
+            }
+            _ => {}
+        }
+        at += 1;
+    }
+    out.push_str(&raw[run_start..]);
 }
 
 #[cfg(test)]

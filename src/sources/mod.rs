@@ -3,7 +3,9 @@
 pub mod cloudwatch;
 pub mod ecr;
 pub mod eventbridge;
+pub mod input;
 pub mod kinesis;
+pub mod s3;
 pub mod sqs;
 
 use std::borrow::Cow;
@@ -19,7 +21,8 @@ pub enum SourceError {
     #[error(
         "unsupported event: {0}; expected a CloudWatch Logs subscription payload \
          ({{\"awslogs\":{{\"data\":\"...\"}}}}), an EventBridge event (source, detail-type, detail), \
-         a Kinesis or SQS event (Records), or an on-failure destination record (requestPayload)"
+         a Kinesis, SQS or S3 event (Records), an SNS notification of an S3 event, or an on-failure \
+         destination record (requestPayload)"
     )]
     Unsupported(String),
     #[error(transparent)]
@@ -35,6 +38,8 @@ pub enum SourceError {
     Kinesis(#[from] kinesis::KinesisError),
     #[error(transparent)]
     Sqs(#[from] sqs::SqsError),
+    #[error(transparent)]
+    S3(#[from] s3::S3Error),
     #[error(
         "event: {bytes} bytes, over the {limit}-byte limit (Lambda delivers at most 6 MB); refusing it"
     )]
@@ -72,6 +77,12 @@ struct Envelope<'a> {
     region: Option<String>,
     #[serde(default)]
     time: Option<String>,
+    /// `s3:TestEvent` for the message S3 sends when a notification is configured.
+    #[serde(rename = "Event", borrow, default)]
+    s3_event: Option<Cow<'a, str>>,
+    /// `Notification` for an SNS message as SNS delivers it to an SQS queue.
+    #[serde(rename = "Type", borrow, default)]
+    sns_type: Option<Cow<'a, str>>,
 }
 
 #[derive(Deserialize)]
@@ -104,6 +115,22 @@ pub enum Event<'a> {
     Kinesis(Vec<&'a RawValue>),
     /// An SQS batch: each message is an item of its own.
     Sqs(Vec<&'a RawValue>),
+    /// An S3 event notification (to the function, or through SQS or SNS): the objects it names
+    /// that hold records, none for a test event, a deletion or a CloudTrail digest file.
+    S3Notification(Vec<s3::ObjectRef>),
+    /// An EventBridge `aws.s3` `Object Created` event.
+    S3ObjectCreated(s3::ObjectRef),
+}
+
+impl Event<'_> {
+    /// The objects an S3 event names; `None` for any other event.
+    pub fn s3_objects(&self) -> Option<&[s3::ObjectRef]> {
+        match self {
+            Event::S3Notification(objects) => Some(objects),
+            Event::S3ObjectCreated(object) => Some(std::slice::from_ref(object)),
+            _ => None,
+        }
+    }
 }
 
 /// Which event source mapping sent a `Records` batch.
@@ -123,6 +150,12 @@ pub fn classify(raw: &str) -> Result<Event<'_>, SourceError> {
     }
     if let Some(records) = envelope.records {
         return classify_batch(records);
+    }
+    if s3::notification::is_test_event(envelope.s3_event.as_deref()) {
+        return Ok(Event::S3Notification(Vec::new()));
+    }
+    if envelope.sns_type.as_deref() == Some("Notification") {
+        return classify_sns(raw);
     }
     if let Some(original) = envelope.request_payload {
         // An on-failure destination record of this function: redriving it forwards the original
@@ -162,6 +195,12 @@ pub fn classify(raw: &str) -> Result<Event<'_>, SourceError> {
         region: envelope.region.unwrap_or_default(),
         time: envelope.time.unwrap_or_default(),
     };
+    if meta.source == "aws.s3" && meta.detail_type == "Object Created" {
+        return match s3::notification::created_object(detail.get(), &meta.account, &meta.region)? {
+            Some(object) => Ok(Event::S3ObjectCreated(object)),
+            None => Ok(Event::S3Notification(Vec::new())),
+        };
+    }
     match ecr::ScanKind::of(&meta.source, &meta.detail_type) {
         Some(kind) => Ok(Event::Scan(ecr::ScanEvent::parse(
             kind,
@@ -169,6 +208,28 @@ pub fn classify(raw: &str) -> Result<Event<'_>, SourceError> {
             detail.get(),
         )?)),
         None => Ok(Event::EventBridge { meta, raw }),
+    }
+}
+
+/// An SNS notification (as SNS delivers it to SQS without raw message delivery): its `Message` is
+/// an S3 event notification or test event; nothing else is published to the forwarder that way.
+fn classify_sns(raw: &str) -> Result<Event<'_>, SourceError> {
+    let envelope: s3::notification::SnsEnvelope = serde_json::from_str(raw).map_err(|e| {
+        SourceError::Unsupported(format!("an SNS notification without a Message ({e})"))
+    })?;
+    let unsupported = || {
+        SourceError::Unsupported(
+            "an SNS notification whose Message is not an S3 event notification".into(),
+        )
+    };
+    if envelope.kind != "Notification" {
+        return Err(unsupported());
+    }
+    match classify(&envelope.message) {
+        Ok(Event::S3Notification(objects)) => Ok(Event::S3Notification(objects)),
+        // A malformed S3 notification says what is wrong with it.
+        Err(SourceError::S3(e)) => Err(SourceError::S3(e)),
+        Ok(_) | Err(_) => Err(unsupported()),
     }
 }
 
@@ -190,6 +251,9 @@ fn classify_batch(records: Vec<&RawValue>) -> Result<Event<'_>, SourceError> {
     match first.as_deref() {
         Some("aws:kinesis") => Ok(Event::Kinesis(records)),
         Some("aws:sqs") => Ok(Event::Sqs(records)),
+        Some("aws:s3") => Ok(Event::S3Notification(
+            s3::notification::notification_objects(&records)?,
+        )),
         Some(other) => Err(SourceError::Unsupported(format!(
             "its Records come from {other}, which this forwarder does not read"
         ))),
@@ -198,6 +262,10 @@ fn classify_batch(records: Vec<&RawValue>) -> Result<Event<'_>, SourceError> {
         )),
     }
 }
+
+/// `S3_MAX_OBJECT_BYTES` unless set: 1 GiB decompressed, a day of a busy account's CloudTrail in one
+/// file is far less.
+pub const DEFAULT_MAX_OBJECT_BYTES: usize = 1 << 30;
 
 /// Bounds on every decode stage: what one event may be and expand to. A violation fails the event
 /// before anything is sent.
@@ -211,8 +279,11 @@ pub struct Limits {
     pub max_decompressed_bytes: usize,
     /// Log events in one subscription payload.
     pub max_log_events: usize,
-    /// One log event's message.
+    /// One log event's message; also one record of an S3 object (a CloudTrail element, a line,
+    /// which is cut into records of this size).
     pub max_message_bytes: usize,
+    /// An S3 object, decompressed (`S3_MAX_OBJECT_BYTES`).
+    pub max_object_bytes: usize,
 }
 
 impl Default for Limits {
@@ -227,6 +298,7 @@ impl Default for Limits {
             max_log_events: 100_000,
             // CloudWatch Logs' largest log event is 1 MiB.
             max_message_bytes: 1024 * 1024,
+            max_object_bytes: DEFAULT_MAX_OBJECT_BYTES,
         }
     }
 }
@@ -316,6 +388,10 @@ pub async fn event_records(
         Event::Kinesis(_) | Event::Sqs(_) => Err(SourceError::Unsupported(
             "a Kinesis or SQS batch inside a batch".into(),
         )),
+        // Objects are streamed by the handler, never gathered into a list of records.
+        Event::S3Notification(_) | Event::S3ObjectCreated(_) => Err(SourceError::Unsupported(
+            "an S3 event, whose objects are read as streams, not as a list of records".into(),
+        )),
     }
 }
 
@@ -335,6 +411,44 @@ mod tests {
         );
         let scan = r#"{"source":"aws.ecr","detail-type":"ECR Image Scan","detail":{"scan-status":"COMPLETE","repository-name":"r","image-digest":"sha256:1"}}"#;
         assert!(matches!(classify(scan), Ok(Event::Scan(_))));
+    }
+
+    #[test]
+    fn s3_events_name_their_objects_in_every_shape() {
+        let notification = r#"{"Records":[{"eventVersion":"2.1","eventSource":"aws:s3","awsRegion":"us-east-1","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"trail"},"object":{"key":"a+b/%C3%BC.json.gz","size":7}}}]}"#;
+        let Ok(Event::S3Notification(objects)) = classify(notification) else {
+            panic!("direct notification");
+        };
+        assert_eq!(objects[0].key, "a b/ü.json.gz");
+        let sns = serde_json::json!({"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:1:t",
+                                     "Message": notification}).to_string();
+        assert!(matches!(classify(&sns), Ok(Event::S3Notification(o)) if o == objects));
+        let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Time":"2026-11-22T10:00:00.000Z","Bucket":"trail","RequestId":"R","HostId":"H"}"#;
+        assert!(matches!(classify(test_event), Ok(Event::S3Notification(o)) if o.is_empty()));
+        let sns_test =
+            serde_json::json!({"Type": "Notification", "Message": test_event}).to_string();
+        assert!(matches!(classify(&sns_test), Ok(Event::S3Notification(o)) if o.is_empty()));
+        let created = r#"{"version":"0","id":"e","detail-type":"Object Created","source":"aws.s3","account":"111122223333","time":"2026-11-22T10:00:00Z","region":"ca-central-1","resources":[],"detail":{"version":"0","bucket":{"name":"logs"},"object":{"key":"a b.log","size":5}}}"#;
+        let Ok(Event::S3ObjectCreated(object)) = classify(created) else {
+            panic!("EventBridge Object Created");
+        };
+        assert_eq!(
+            (object.key.as_str(), object.account.as_str()),
+            ("a b.log", "111122223333")
+        );
+        let deleted = created.replace("Object Created", "Object Deleted");
+        assert!(matches!(classify(&deleted), Ok(Event::EventBridge { .. })));
+        let other_sns =
+            serde_json::json!({"Type": "Notification", "Message": "{\"AlarmName\":\"x\"}"})
+                .to_string();
+        assert!(matches!(
+            classify(&other_sns),
+            Err(SourceError::Unsupported(_))
+        ));
+        let broken_sns = serde_json::json!({"Type": "Notification",
+            "Message": r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"}}}]}"#}).to_string();
+        let err = classify(&broken_sns).unwrap_err();
+        assert!(err.to_string().contains("s3.object"), "{err}");
     }
 
     #[test]
@@ -408,7 +522,7 @@ mod tests {
             r#"{"source":"aws.ecr","detail-type":"x"}"#,
             r#"{"source":"aws.ecr","detail-type":"x","detail":"a string"}"#,
             r#"{"awslogs":{"data":42}}"#,
-            r#"{"Records":[{"eventSource":"aws:s3"}]}"#,
+            r#"{"Records":[{"eventSource":"aws:sns"}]}"#,
         ] {
             let err = classify(raw).unwrap_err();
             assert!(matches!(err, SourceError::Unsupported(_)), "{raw}: {err}");

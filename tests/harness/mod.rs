@@ -1,6 +1,7 @@
-//! Real parts the integration tests talk to: rsyslog, the moto ECR server and cargo-lambda's Runtime
-//! API emulator, and a scripted RELP receiver for the faults rsyslog does not play. Each binds to
-//! 127.0.0.1 only and is stopped by its own process id (or, for threads, joined) when dropped.
+//! Real parts the integration tests talk to: rsyslog, syslog-ng, the moto server (ECR and S3) and
+//! cargo-lambda's Runtime API emulator, and a scripted RELP receiver for the faults rsyslog does not
+//! play. Each binds to 127.0.0.1 only and is stopped by its own process id (or, for threads, joined)
+//! when dropped.
 #![allow(dead_code)]
 
 pub mod batches;
@@ -12,6 +13,7 @@ pub mod forwarding;
 pub mod moto;
 pub mod relp_server;
 pub mod rsyslog;
+pub mod s3;
 pub mod syslog_ng;
 pub mod throttle;
 

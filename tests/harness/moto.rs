@@ -1,5 +1,5 @@
-//! The moto server (PyPI `moto[server]`) as the ECR API, reached by `aws-sdk-ecr` through an
-//! endpoint URL.
+//! The moto server (PyPI `moto[server]`) as the ECR and S3 APIs, reached by `aws-sdk-ecr` and
+//! `aws-sdk-s3` through an endpoint URL.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -45,6 +45,7 @@ impl Moto {
     pub fn env(&self) -> Vec<(String, String)> {
         [
             ("AWS_ENDPOINT_URL_ECR", self.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_S3", self.endpoint.as_str()),
             ("AWS_REGION", REGION),
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -65,6 +66,55 @@ impl Moto {
             ))
             .build();
         aws_sdk_ecr::Client::from_conf(config)
+    }
+
+    /// An S3 client for this server: path-style, as a local endpoint needs.
+    pub fn s3_client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_sdk_s3::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+
+    pub async fn create_bucket(&self, bucket: &str) {
+        self.s3_client()
+            .create_bucket()
+            .bucket(bucket)
+            .send()
+            .await
+            .expect("moto create_bucket");
+    }
+
+    pub async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        self.s3_client()
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body))
+            .send()
+            .await
+            .expect("moto put_object");
+    }
+
+    /// A bucket policy that denies `s3:GetObject` on the keys under `prefix` to everyone.
+    pub async fn deny_reads(&self, bucket: &str, prefix: &str) {
+        let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{
+            "Effect": "Deny", "Principal": "*", "Action": "s3:GetObject",
+            "Resource": format!("arn:aws:s3:::{bucket}/{prefix}*"),
+        }]});
+        self.s3_client()
+            .put_bucket_policy()
+            .bucket(bucket)
+            .policy(policy.to_string())
+            .send()
+            .await
+            .expect("moto put_bucket_policy");
     }
 
     /// Creates `repository` and pushes an image with exactly `digest`, then starts its scan (moto

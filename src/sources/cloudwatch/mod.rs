@@ -1,7 +1,6 @@
 //! CloudWatch Logs subscription payloads: `awslogs.data` is base64 of gzip (possibly several members)
 //! of the log data JSON. One record per log event; control messages yield none.
 
-mod input;
 mod stream;
 
 use std::io::Read;
@@ -49,6 +48,16 @@ pub enum DecodeError {
         bytes: usize,
         limit: usize,
     },
+}
+
+impl From<crate::sources::input::InputError> for DecodeError {
+    fn from(error: crate::sources::input::InputError) -> DecodeError {
+        use crate::sources::input::InputError;
+        match error {
+            InputError::Read(e) => DecodeError::Gzip(e),
+            InputError::TooLarge { limit } => DecodeError::TooLarge { limit },
+        }
+    }
 }
 
 /// The decompressed subscription payload.

@@ -11,9 +11,9 @@
 use flate2::read::MultiGzDecoder;
 use serde::de::IgnoredAny;
 
-use super::input::Input;
 use super::{DecodeError, LogEvent, decode_gzip};
 use crate::sources::Limits;
+use crate::sources::input::Input;
 
 /// The metadata of a subscription payload, known before its first log event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -385,6 +385,7 @@ impl Scanner<'_> {
         event: &mut EventBuf,
         max_message: usize,
     ) -> Result<Option<usize>, DecodeError> {
+        // After a comma anything may come; only an object is a log event this scanner reads.
         if self.input.byte_at(at)? != Some(b'{') {
             return Ok(None);
         }
