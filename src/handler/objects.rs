@@ -119,15 +119,8 @@ impl<F: FindingsSource> Forwarder<F> {
             }
             let origin = origins.of(entry, stream.is_cloudtrail());
             self.fill_from_entry(&mut record, entry, origin, object_time);
-            if !self.screen_one(&mut record, metrics) {
-                continue;
-            }
-            metrics.records_in += 1;
-            if record.detection.is_some() {
-                metrics.detections += 1;
-            }
             if let Err(e) = self
-                .add(batch, head, &record, &mut outcome, deadline, metrics)
+                .forward_record(&mut record, batch, head, &mut outcome, deadline, metrics)
                 .await
             {
                 break Err(e);

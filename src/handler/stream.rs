@@ -112,15 +112,8 @@ impl<F: FindingsSource> Forwarder<F> {
                 continue;
             }
             self.fill(&mut record, event);
-            if !self.screen_one(&mut record, metrics) {
-                continue;
-            }
-            metrics.records_in += 1;
-            if record.detection.is_some() {
-                metrics.detections += 1;
-            }
             if let Err(e) = self
-                .add(batch, head, &record, &mut outcome, deadline, metrics)
+                .forward_record(&mut record, batch, head, &mut outcome, deadline, metrics)
                 .await
             {
                 break Err(e);
@@ -161,16 +154,25 @@ impl<F: FindingsSource> Forwarder<F> {
         record.detection = None;
     }
 
-    /// Formats one record into the batch, delivering the batch when it is full.
-    pub(super) async fn add(
+    /// One streamed record: screened (redaction, detections, filters; a dropped record is
+    /// handled), counted, appended to the batch, and the batch delivered when it is full. The
+    /// streaming sources (CloudWatch Logs, S3 objects) all go through here.
+    pub(super) async fn forward_record(
         &self,
+        record: &mut Record,
         batch: &mut Batch,
         head: &mut Vec<u8>,
-        record: &Record,
         outcome: &mut Outcome,
         deadline: Instant,
         metrics: &mut Metrics,
     ) -> Result<(), ForwardError> {
+        if !self.screen_one(record, metrics) {
+            return Ok(());
+        }
+        metrics.records_in += 1;
+        if record.detection.is_some() {
+            metrics.detections += 1;
+        }
         self.formatter.append(batch, head, record)?;
         if batch.bytes().len() >= BATCH_BYTES {
             self.flush_batch(batch, outcome, deadline, metrics).await?;
