@@ -4,6 +4,7 @@ pub mod cloudwatch;
 pub mod ecr;
 pub mod eventbridge;
 pub mod input;
+pub mod json_text;
 pub mod kinesis;
 pub mod s3;
 pub mod sqs;

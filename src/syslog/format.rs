@@ -309,6 +309,13 @@ fn escape_line_breaks(payload: &str) -> Cow<'_, str> {
 /// `#ooo` and applies its size limit after that, so they count four; and a message with any escape
 /// is stored only up to 3 bytes less than rsyslog's limit (measured with rsyslog 8.2302).
 fn stored_len(payload: &str) -> usize {
+    // Control characters are rare: one branch-free pass says whether any are there to count.
+    let any = payload
+        .bytes()
+        .fold(false, |any, b| any | (b < 0x20) | (b == 0x7f));
+    if !any {
+        return payload.len();
+    }
     match payload.bytes().filter(|b| is_control(*b)).count() {
         0 => payload.len(),
         controls => payload.len() + 3 * controls + ESCAPED_MESSAGE_MARGIN,

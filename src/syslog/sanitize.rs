@@ -3,6 +3,11 @@
 /// Appends a header field (HOSTNAME, APP-NAME, PROCID, MSGID): printable US-ASCII only (33–126), at
 /// most `max_len` bytes, `-` when empty. Other characters become `_` so a value can never add a field.
 pub fn push_header_field(out: &mut Vec<u8>, value: &str, max_len: usize) {
+    let bytes = value.as_bytes();
+    if !bytes.is_empty() && bytes.len() <= max_len && bytes.iter().all(u8::is_ascii_graphic) {
+        out.extend_from_slice(bytes);
+        return;
+    }
     let start = out.len();
     for ch in value.chars().take(max_len) {
         out.push(if ch.is_ascii_graphic() {
@@ -20,28 +25,35 @@ pub fn push_header_field(out: &mut Vec<u8>, value: &str, max_len: usize) {
 /// control characters are written as `#ooo` (octal, as rsyslog shows them) so no value can end the
 /// frame or the element.
 pub fn push_sd_value(out: &mut Vec<u8>, value: &str) {
-    for &b in value.as_bytes() {
-        match b {
-            b'"' | b'\\' | b']' => {
-                out.push(b'\\');
-                out.push(b);
-            }
-            0..=0x1f | 0x7f => push_octal_escape(out, b),
-            _ => out.push(b),
+    let mut rest = value.as_bytes();
+    while let Some(at) = rest
+        .iter()
+        .position(|&b| matches!(b, b'"' | b'\\' | b']' | 0..=0x1f | 0x7f))
+    {
+        out.extend_from_slice(&rest[..at]);
+        match rest[at] {
+            b @ (b'"' | b'\\' | b']') => out.extend_from_slice(&[b'\\', b]),
+            b => push_octal_escape(out, b),
         }
+        rest = &rest[at + 1..];
     }
+    out.extend_from_slice(rest);
 }
 
 /// Appends a value for the `Key:Value,` MSG prefix: commas, colons and control characters become
 /// `_`, so the prefix always has exactly the fields the SIEM's extraction regexes expect and a value
 /// can never start another `Organisation:` field.
 pub fn push_prefix_value(out: &mut Vec<u8>, value: &str) {
-    for &b in value.as_bytes() {
-        out.push(match b {
-            b',' | b':' | 0..=0x1f | 0x7f => b'_',
-            _ => b,
-        });
+    let mut rest = value.as_bytes();
+    while let Some(at) = rest
+        .iter()
+        .position(|&b| matches!(b, b',' | b':' | 0..=0x1f | 0x7f))
+    {
+        out.extend_from_slice(&rest[..at]);
+        out.push(b'_');
+        rest = &rest[at + 1..];
     }
+    out.extend_from_slice(rest);
 }
 
 /// Appends the configured organisation for the MSG prefix: commas and control characters become

@@ -14,6 +14,7 @@ use serde::de::IgnoredAny;
 use super::{DecodeError, LogEvent, decode_gzip};
 use crate::sources::Limits;
 use crate::sources::input::Input;
+use crate::sources::json_text::{self, Stop};
 
 /// The metadata of a subscription payload, known before its first log event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -457,46 +458,52 @@ impl Scanner<'_> {
         }
     }
 
-    /// The string at `at` (its opening quote), unescaped into `out`; the offset past its closing
-    /// quote. `Unusual` for anything serde may judge differently: raw control characters, invalid
-    /// UTF-8, lone surrogates, unknown escapes, a missing end. A message over `max` bytes is the
-    /// `MessageTooLong` error, measured exactly.
+    /// The string at `at` (its opening quote), unescaped into `out` in one pass over the window;
+    /// the offset past its closing quote. `Unusual` for anything serde may judge differently: raw
+    /// control characters, invalid UTF-8, lone surrogates, unknown escapes, a missing end. A
+    /// message over `max` bytes is the `MessageTooLong` error, measured exactly.
     fn string_into(&mut self, at: usize, out: &mut String, max: usize) -> Scan<usize> {
-        out.clear();
         if self.input.byte_at(at)? != Some(b'"') {
+            out.clear();
             return Ok(Err(Unusual));
         }
         let start = at + 1;
         // An escape takes at most six bytes per byte it stands for: past that, the message is
         // over the bound whatever it holds, and the window need not grow further.
         let max_raw = max.saturating_mul(6).saturating_add(6);
-        let end = match self.string_end(start, max_raw)? {
-            Ok(end) => end,
-            Err(Unusual) => return Ok(Err(Unusual)),
+        let mut bytes = std::mem::take(out).into_bytes();
+        bytes.clear();
+        let scanned = self.unescape_into(start, max_raw, &mut bytes);
+        // Escapes are ASCII and each stands for whole characters, so the output is valid UTF-8
+        // exactly when the raw text is.
+        let text = match String::from_utf8(bytes) {
+            Ok(text) => Some(text),
+            Err(e) => {
+                let mut bytes = e.into_bytes();
+                bytes.clear();
+                *out = String::from_utf8(bytes).unwrap_or_default();
+                None
+            }
         };
-        let Some(end) = end else {
-            // The rest of the payload still counts against the decompressed bound first, as it
-            // does for a payload decoded whole; it is read and dropped, never held.
-            self.input.drain()?;
-            return Err(DecodeError::MessageTooLong {
-                index: 0,
-                // A lower bound: the string was not read to its end.
-                bytes: max_raw / 6 + 1,
-                limit: max,
-            });
+        let end = match scanned? {
+            Scanned::End(end) => end,
+            Scanned::Unusual => return Ok(Err(Unusual)),
+            Scanned::TooLong => {
+                // The rest of the payload still counts against the decompressed bound first, as
+                // it does for a payload decoded whole; it is read and dropped, never held.
+                self.input.drain()?;
+                return Err(DecodeError::MessageTooLong {
+                    index: 0,
+                    // A lower bound: the string was not read to its end.
+                    bytes: max_raw / 6 + 1,
+                    limit: max,
+                });
+            }
         };
-        let raw = &self.input.window()[start..end];
-        // Escapes are ASCII, so the raw text is valid UTF-8 exactly when the string is; JSON
-        // allows no raw control characters.
-        if raw.iter().any(|&b| b < 0x20) {
-            return Ok(Err(Unusual));
-        }
-        let Ok(raw) = std::str::from_utf8(raw) else {
+        let Some(text) = text else {
             return Ok(Err(Unusual));
         };
-        if unescape(raw, out).is_err() {
-            return Ok(Err(Unusual));
-        }
+        *out = text;
         if out.len() > max {
             return Err(DecodeError::MessageTooLong {
                 index: 0,
@@ -505,6 +512,56 @@ impl Scanner<'_> {
             });
         }
         Ok(Ok(end + 1))
+    }
+
+    /// Copies the string contents starting at `start` into `out`, escapes resolved, up to the
+    /// closing quote (whose offset it returns), reading more into the window as needed. Once the
+    /// contents turn out to be something serde must judge, only the end is looked for, so that a
+    /// string too long to read is reported as such whatever it holds.
+    fn unescape_into(
+        &mut self,
+        start: usize,
+        max_raw: usize,
+        out: &mut Vec<u8>,
+    ) -> Result<Scanned, DecodeError> {
+        let mut from = start;
+        loop {
+            let window = self.input.window();
+            let have = window.len();
+            let rest = window.get(from..).unwrap_or_default();
+            // Small pieces keep the output's zero-filled slack small and the length bound checked.
+            let piece = &rest[..rest.len().min(PIECE)];
+            let (used, stop) = json_text::unescape(piece, out);
+            from += used;
+            match stop {
+                Stop::Quote => return Ok(Scanned::End(from)),
+                Stop::Invalid => return self.end_after_unusual(start, from, max_raw),
+                Stop::More => {
+                    if from - start > max_raw {
+                        return Ok(Scanned::TooLong);
+                    }
+                    // An escape cut by the window's end needs the bytes after it.
+                    if piece.len() == rest.len() && self.input.want(have + 1)? <= have {
+                        return Ok(Scanned::Unusual);
+                    }
+                }
+            }
+        }
+    }
+
+    /// The string's end after something unusual at `from`: `TooLong` when the string is longer
+    /// than `max_raw`, else `Unusual` (serde decides).
+    fn end_after_unusual(
+        &mut self,
+        start: usize,
+        from: usize,
+        max_raw: usize,
+    ) -> Result<Scanned, DecodeError> {
+        let budget = max_raw - (from - start);
+        Ok(match self.string_end(from, budget)? {
+            Ok(None) => Scanned::TooLong,
+            _ => Scanned::Unusual,
+        })
     }
 
     /// The offset of the closing quote of the string whose contents start at `start`, with the
@@ -637,68 +694,24 @@ impl Scanner<'_> {
     }
 }
 
+/// How a string's contents ended.
+enum Scanned {
+    /// At the closing quote, at this offset.
+    End(usize),
+    /// Longer than the bound allows, whatever it holds.
+    TooLong,
+    /// Not something this scanner reads (serde decides).
+    Unusual,
+}
+
+/// Bytes of a string unescaped at a time.
+const PIECE: usize = 4096;
+
 enum Key {
     /// messageType, owner, logGroup, logStream.
     Meta(usize),
     LogEvents,
     Other,
-}
-
-/// `\uXXXX` (and its low half when it is a high surrogate) at the start of `escape`; the character
-/// and the bytes the escape takes.
-fn unicode_escape(escape: &[u8]) -> Option<(char, usize)> {
-    let unit = |at: usize| -> Option<u32> {
-        let hex = escape.get(at..at + 4)?;
-        let text = std::str::from_utf8(hex).ok()?;
-        if !text.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return None;
-        }
-        u32::from_str_radix(text, 16).ok()
-    };
-    let high = unit(2)?;
-    match high {
-        0xD800..=0xDBFF => {
-            if escape.get(6..8)? != b"\\u" {
-                return None;
-            }
-            let low = unit(8)?;
-            if !(0xDC00..=0xDFFF).contains(&low) {
-                return None;
-            }
-            let code = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
-            Some((char::from_u32(code)?, 12))
-        }
-        0xDC00..=0xDFFF => None,
-        _ => Some((char::from_u32(high)?, 6)),
-    }
-}
-
-/// Appends the JSON string contents `raw` (valid UTF-8, no control characters) to `out`, escapes
-/// resolved; `Err` for an escape serde would refuse.
-fn unescape(raw: &str, out: &mut String) -> Result<(), Unusual> {
-    out.reserve(raw.len());
-    let bytes = raw.as_bytes();
-    let mut at = 0;
-    while let Some(found) = memchr::memchr(b'\\', &bytes[at..]) {
-        let slash = at + found;
-        out.push_str(&raw[at..slash]);
-        let (ch, len) = match bytes.get(slash + 1) {
-            Some(b'"') => ('"', 2),
-            Some(b'\\') => ('\\', 2),
-            Some(b'/') => ('/', 2),
-            Some(b'b') => ('\u{8}', 2),
-            Some(b'f') => ('\u{c}', 2),
-            Some(b'n') => ('\n', 2),
-            Some(b'r') => ('\r', 2),
-            Some(b't') => ('\t', 2),
-            Some(b'u') => unicode_escape(&bytes[slash..]).ok_or(Unusual)?,
-            _ => return Err(Unusual),
-        };
-        out.push(ch);
-        at = slash + len;
-    }
-    out.push_str(&raw[at..]);
-    Ok(())
 }
 
 #[cfg(test)]
