@@ -82,16 +82,24 @@ pub fn push_rfc3339(out: &mut Vec<u8>, epoch_ms: i64) -> bool {
     let Some(c) = Civil::from_epoch_ms(epoch_ms) else {
         return false;
     };
-    push_digits(out, c.year as u64, 4);
-    for value in [c.month, c.day] {
-        out.push(b'-');
-        push_digits(out, value.into(), 2);
+    // Filled in place and appended at once: one record, one timestamp, no digit-by-digit pushes.
+    let mut text = *b"0000-00-00T00:00:00.000Z";
+    let fields: [(usize, usize, u32); 7] = [
+        (0, 4, c.year as u32),
+        (5, 2, c.month.into()),
+        (8, 2, c.day.into()),
+        (11, 2, c.hour.into()),
+        (14, 2, c.minute.into()),
+        (17, 2, c.second.into()),
+        (20, 3, c.millisecond.into()),
+    ];
+    for (at, width, mut value) in fields {
+        for digit in text[at..at + width].iter_mut().rev() {
+            *digit = b'0' + (value % 10) as u8;
+            value /= 10;
+        }
     }
-    out.push(b'T');
-    push_clock(out, &c);
-    out.push(b'.');
-    push_digits(out, c.millisecond.into(), 3);
-    out.push(b'Z');
+    out.extend_from_slice(&text);
     true
 }
 

@@ -25,32 +25,28 @@ pub enum Stop {
 /// they are: the caller checks UTF-8 once on the result (escapes are ASCII and stand for whole
 /// characters, so the result is valid exactly when `raw` is).
 pub fn unescape(raw: &[u8], out: &mut Vec<u8>) -> (usize, Stop) {
-    let mut o = out.len();
-    // Unescaping never lengthens text: `raw.len()` bytes and one word of slack for the last
-    // whole-word store are room enough.
-    out.resize(o + raw.len() + WORD, 0);
+    // Unescaping never lengthens text: with this room, no store below reallocates.
+    out.reserve(raw.len() + WORD);
     let mut i = 0;
     let stop = loop {
         if let Some(word) = raw.get(i..).and_then(|rest| rest.first_chunk::<WORD>()) {
-            out[o..o + WORD].copy_from_slice(word);
+            // The whole word is stored, then cut back to the bytes before a special one.
+            out.extend_from_slice(word);
             let special = special_bytes(u64::from_le_bytes(*word));
             if special == 0 {
                 i += WORD;
-                o += WORD;
                 continue;
             }
-            // The lowest flag is exact (only bytes above a true hit can be flagged falsely), and
-            // the bytes before it are already in place.
+            // The lowest flag is exact (only bytes above a true hit can be flagged falsely).
             let plain = (special.trailing_zeros() / 8) as usize;
+            out.truncate(out.len() - (WORD - plain));
             i += plain;
-            o += plain;
         } else {
             match raw.get(i) {
                 None => break Stop::More,
                 Some(&b) if !is_special(b) => {
-                    out[o] = b;
+                    out.push(b);
                     i += 1;
-                    o += 1;
                     continue;
                 }
                 Some(_) => {}
@@ -58,18 +54,14 @@ pub fn unescape(raw: &[u8], out: &mut Vec<u8>) -> (usize, Stop) {
         }
         match raw[i] {
             b'"' => break Stop::Quote,
-            b'\\' => match escape(&raw[i..], &mut out[o..]) {
-                Escape::Done { read, wrote } => {
-                    i += read;
-                    o += wrote;
-                }
-                Escape::Short => break Stop::More,
-                Escape::Invalid => break Stop::Invalid,
+            b'\\' => match escape(&raw[i..], out) {
+                Some(read) => i += read,
+                None if raw.len() - i < MAX_ESCAPE => break Stop::More,
+                None => break Stop::Invalid,
             },
             _ => break Stop::Invalid,
         }
     };
-    out.truncate(o);
     (i, stop)
 }
 
@@ -86,23 +78,13 @@ fn is_special(b: u8) -> bool {
     b == b'"' || b == b'\\' || b < 0x20
 }
 
-enum Escape {
-    Done {
-        read: usize,
-        wrote: usize,
-    },
-    /// Cut by the end of the input.
-    Short,
-    Invalid,
-}
+/// The longest escape: a surrogate pair, `\uXXXX\uXXXX`.
+const MAX_ESCAPE: usize = 12;
 
-/// The escape at the start of `escape` (its backslash), written to the start of `out` (room for
-/// four bytes).
-fn escape(escape: &[u8], out: &mut [u8]) -> Escape {
-    let Some(&kind) = escape.get(1) else {
-        return Escape::Short;
-    };
-    let byte = match kind {
+/// The escape at the start of `escape` (its backslash) appended to `out`; the bytes it took.
+/// `None` when it is not a valid escape, or is cut short by the end of the input.
+fn escape(escape: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+    let byte = match escape.get(1)? {
         b'"' => b'"',
         b'\\' => b'\\',
         b'/' => b'/',
@@ -112,47 +94,33 @@ fn escape(escape: &[u8], out: &mut [u8]) -> Escape {
         b'r' => b'\r',
         b't' => b'\t',
         b'u' => return unicode(escape, out),
-        _ => return Escape::Invalid,
+        _ => return None,
     };
-    out[0] = byte;
-    Escape::Done { read: 2, wrote: 1 }
+    out.push(byte);
+    Some(2)
 }
 
 /// `\uXXXX`, or a surrogate pair `\uXXXX\uXXXX`, as serde_json reads it (a lone surrogate is an
 /// error there too).
-fn unicode(escape: &[u8], out: &mut [u8]) -> Escape {
-    let Some(high) = escape.get(2..6) else {
-        return Escape::Short;
-    };
-    let Some(high) = hex4(high) else {
-        return Escape::Invalid;
-    };
+fn unicode(escape: &[u8], out: &mut Vec<u8>) -> Option<usize> {
+    let high = hex4(escape.get(2..6)?)?;
     let (code, read) = match high {
         0xD800..=0xDBFF => {
-            let Some(next) = escape.get(6..12) else {
-                return Escape::Short;
+            let low = match escape.get(6..12)?.split_at(2) {
+                (b"\\u", digits) => hex4(digits)?,
+                _ => return None,
             };
-            let low = match next.split_at(2) {
-                (b"\\u", digits) => hex4(digits),
-                _ => None,
-            };
-            match low {
-                Some(low @ 0xDC00..=0xDFFF) => {
-                    (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), 12)
-                }
-                _ => return Escape::Invalid,
+            if !(0xDC00..=0xDFFF).contains(&low) {
+                return None;
             }
+            (0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00), 12)
         }
-        0xDC00..=0xDFFF => return Escape::Invalid,
+        0xDC00..=0xDFFF => return None,
         code => (code, 6),
     };
-    match char::from_u32(code) {
-        Some(ch) => Escape::Done {
-            read,
-            wrote: ch.encode_utf8(out).len(),
-        },
-        None => Escape::Invalid,
-    }
+    let mut utf8 = [0u8; 4];
+    out.extend_from_slice(char::from_u32(code)?.encode_utf8(&mut utf8).as_bytes());
+    Some(read)
 }
 
 fn hex4(digits: &[u8]) -> Option<u32> {
@@ -220,10 +188,13 @@ mod tests {
         assert_eq!(run(br"\u00e9\ud83d\ude00"), ("é😀".into(), 18, Stop::More));
         assert_eq!(run(br"abc\ud83d"), ("abc".into(), 3, Stop::More));
         assert_eq!(run(br"abc\ud83d\u0041"), ("abc".into(), 3, Stop::Invalid));
-        assert_eq!(run(br"\ude00"), ("".into(), 0, Stop::Invalid));
-        assert_eq!(run(br"\x"), ("".into(), 0, Stop::Invalid));
+        // Near the end an invalid escape may be one cut short: more input decides.
+        assert_eq!(run(br"\ude00"), ("".into(), 0, Stop::More));
+        assert_eq!(run(br"\ude00 and more text"), ("".into(), 0, Stop::Invalid));
+        assert_eq!(run(br"\x"), ("".into(), 0, Stop::More));
+        assert_eq!(run(br"\x and more text"), ("".into(), 0, Stop::Invalid));
         assert_eq!(run(br"\u12"), ("".into(), 0, Stop::More));
-        assert_eq!(run(br"\u12g4"), ("".into(), 0, Stop::Invalid));
+        assert_eq!(run(br"\u12g4 and more text"), ("".into(), 0, Stop::Invalid));
         assert_eq!(
             run(b"long plain text\tthen"),
             ("long plain text".into(), 15, Stop::Invalid)

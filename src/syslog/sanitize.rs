@@ -26,10 +26,12 @@ pub fn push_header_field(out: &mut Vec<u8>, value: &str, max_len: usize) {
 /// frame or the element.
 pub fn push_sd_value(out: &mut Vec<u8>, value: &str) {
     let mut rest = value.as_bytes();
-    while let Some(at) = rest
-        .iter()
-        .position(|&b| matches!(b, b'"' | b'\\' | b']' | 0..=0x1f | 0x7f))
-    {
+    // Most values need no escape: one branch-free pass says so.
+    if !rest.iter().fold(false, |any, &b| any | needs_sd_escape(b)) {
+        out.extend_from_slice(rest);
+        return;
+    }
+    while let Some(at) = rest.iter().position(|&b| needs_sd_escape(b)) {
         out.extend_from_slice(&rest[..at]);
         match rest[at] {
             b @ (b'"' | b'\\' | b']') => out.extend_from_slice(&[b'\\', b]),
@@ -45,15 +47,27 @@ pub fn push_sd_value(out: &mut Vec<u8>, value: &str) {
 /// can never start another `Organisation:` field.
 pub fn push_prefix_value(out: &mut Vec<u8>, value: &str) {
     let mut rest = value.as_bytes();
-    while let Some(at) = rest
+    if !rest
         .iter()
-        .position(|&b| matches!(b, b',' | b':' | 0..=0x1f | 0x7f))
+        .fold(false, |any, &b| any | replaced_in_prefix(b))
     {
+        out.extend_from_slice(rest);
+        return;
+    }
+    while let Some(at) = rest.iter().position(|&b| replaced_in_prefix(b)) {
         out.extend_from_slice(&rest[..at]);
         out.push(b'_');
         rest = &rest[at + 1..];
     }
     out.extend_from_slice(rest);
+}
+
+fn needs_sd_escape(b: u8) -> bool {
+    (b == b'"') | (b == b'\\') | (b == b']') | (b < 0x20) | (b == 0x7f)
+}
+
+fn replaced_in_prefix(b: u8) -> bool {
+    (b == b',') | (b == b':') | (b < 0x20) | (b == 0x7f)
 }
 
 /// Appends the configured organisation for the MSG prefix: commas and control characters become

@@ -529,7 +529,7 @@ impl Scanner<'_> {
             let window = self.input.window();
             let have = window.len();
             let rest = window.get(from..).unwrap_or_default();
-            // Small pieces keep the output's zero-filled slack small and the length bound checked.
+            // Bounded pieces keep the output's reserve small and the length bound checked.
             let piece = &rest[..rest.len().min(PIECE)];
             let (used, stop) = json_text::unescape(piece, out);
             from += used;
@@ -704,8 +704,8 @@ enum Scanned {
     Unusual,
 }
 
-/// Bytes of a string unescaped at a time.
-const PIECE: usize = 4096;
+/// Bytes of a string unescaped at a time, at most.
+const PIECE: usize = 8192;
 
 enum Key {
     /// messageType, owner, logGroup, logStream.
