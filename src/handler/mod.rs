@@ -18,7 +18,7 @@ use crate::record::Record;
 use crate::sources::s3::S3Objects;
 use crate::sources::{self, Limits, SourceError};
 use crate::syslog::{Batch, FormatError, Formatter, SyslogSettings};
-use crate::transport::{DeliveryError, DeliveryStats, Sink};
+use crate::transport::{DeliveryError, DeliveryStats, Sent, Sink};
 
 pub use items::{BatchResponse, ItemFailure};
 
@@ -367,24 +367,61 @@ impl<F: FindingsSource> Forwarder<F> {
         deadline: Instant,
         metrics: &mut Metrics,
     ) -> Result<usize, DeliveryError> {
+        let sent = self.send_batch(batch, deadline, metrics).await?;
+        self.confirm_batch(batch, sent, deadline, metrics).await
+    }
+
+    /// Hands a formatted batch to the sink ([`Sink::send`]); counts into `metrics` what was sent,
+    /// and what was confirmed when that is known already.
+    async fn send_batch(
+        &self,
+        batch: &Batch,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<Sent, DeliveryError> {
         metrics.split_parts += (batch.messages() - batch.records()) as u64;
         let mut stats = DeliveryStats::default();
-        let delivered = self
+        let sent = self
             .sink
             .lock()
             .await
-            .deliver(batch, deadline, &mut stats)
+            .send(batch, deadline, &mut stats)
             .await;
         metrics.add_delivery(&stats);
-        match &delivered {
-            Ok(delivered) => metrics.records_forwarded += *delivered as u64,
-            Err(e) => {
-                metrics.records_forwarded += e.delivered as u64;
-                metrics.records_failed += e.failed as u64;
-            }
+        if let Err(e) = &sent {
+            count_failed_delivery(metrics, e);
         }
-        delivered
+        sent
     }
+
+    /// Waits for the confirmation of the batch sent last ([`Sink::confirm`]); counts into
+    /// `metrics` what was confirmed.
+    async fn confirm_batch(
+        &self,
+        batch: &Batch,
+        sent: Sent,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<usize, DeliveryError> {
+        let mut stats = DeliveryStats::default();
+        let confirmed = self
+            .sink
+            .lock()
+            .await
+            .confirm(batch, sent, deadline, &mut stats)
+            .await;
+        metrics.add_delivery(&stats);
+        match &confirmed {
+            Ok(delivered) => metrics.records_forwarded += *delivered as u64,
+            Err(e) => count_failed_delivery(metrics, e),
+        }
+        confirmed
+    }
+}
+
+fn count_failed_delivery(metrics: &mut Metrics, e: &DeliveryError) {
+    metrics.records_forwarded += e.delivered as u64;
+    metrics.records_failed += e.failed as u64;
 }
 
 #[cfg(test)]

@@ -63,7 +63,7 @@ impl<F: FindingsSource> Forwarder<F> {
     ) -> Result<Outcome, ForwardError> {
         let Buffers {
             window,
-            batch,
+            outbox,
             head,
             entry,
             ..
@@ -88,7 +88,7 @@ impl<F: FindingsSource> Forwarder<F> {
         let mut origins = Origins::new(object);
         let mut record = s3::log_record(Arc::clone(&origins.current));
         let mut outcome = Outcome::default();
-        batch.clear();
+        outbox.clear();
         let result: Result<(), ForwardError> = loop {
             match stream.next_into(entry) {
                 Ok(Step::Entry) => {}
@@ -120,7 +120,7 @@ impl<F: FindingsSource> Forwarder<F> {
             let origin = origins.of(entry, stream.is_cloudtrail());
             self.fill_from_entry(&mut record, entry, origin, object_time);
             if let Err(e) = self
-                .forward_record(&mut record, batch, head, &mut outcome, deadline, metrics)
+                .forward_record(&mut record, outbox, head, &mut outcome, deadline, metrics)
                 .await
             {
                 break Err(e);
@@ -135,11 +135,10 @@ impl<F: FindingsSource> Forwarder<F> {
         if let Err(error) = result {
             // Records read but never sent count as failed, so the counts add up (records of the
             // object not read yet are not counted: reading on would cost the rest of the object).
-            metrics.records_failed += batch.records() as u64;
+            self.abandon(outbox, &mut outcome, deadline, metrics).await;
             return Err(error.after(outcome.delivered));
         }
-        self.flush_batch(batch, &mut outcome, deadline, metrics)
-            .await?;
+        self.finish(outbox, &mut outcome, deadline, metrics).await?;
         tracing::info!(
             bucket = %object.bucket,
             key = %object.key,

@@ -1,7 +1,8 @@
 //! CloudWatch Logs payloads from socket to socket in one pass: each log event is scanned into one
-//! reused record, tagged, formatted into a bounded batch, and the batch is delivered each time it
-//! fills. Memory stays at the compressed payload plus a few MiB, whatever the payload expands to.
-//! The buffers and the batch-as-it-fills helpers here serve S3 objects too ([`super::objects`]).
+//! reused record, tagged, formatted into a bounded batch, and the batch is sent each time it fills,
+//! its confirmation awaited while the next one fills. Memory stays at the compressed payload plus
+//! two batches, whatever the payload expands to. The buffers and the batch-as-it-fills helpers here
+//! serve S3 objects too ([`super::objects`]).
 
 use base64::Engine;
 use tokio::time::Instant;
@@ -13,10 +14,29 @@ use crate::record::{Record, Severity};
 use crate::sources::cloudwatch::{self, DecodeError, EventBuf, LogStream};
 use crate::sources::{SourceError, s3};
 use crate::syslog::Batch;
+use crate::transport::Sent;
 
 /// Formatted bytes held before they are delivered. The first batch of an event is also its
 /// validation window: an event whose fault shows within it sends nothing.
 const BATCH_BYTES: usize = 4 * 1024 * 1024;
+
+/// The batch being filled and the one before it, sent and awaiting the receiver's confirmation
+/// while this one fills: formatting and the network overlap, and a failed attempt still resends
+/// from the batch in flight.
+#[derive(Default)]
+pub(super) struct Outbox {
+    pub(super) filling: Batch,
+    in_flight: Batch,
+    sent: Option<Sent>,
+}
+
+impl Outbox {
+    pub(super) fn clear(&mut self) {
+        self.filling.clear();
+        self.in_flight.clear();
+        self.sent = None;
+    }
+}
 
 /// What the streaming paths (CloudWatch Logs payloads, S3 objects) reuse from one invocation to
 /// the next.
@@ -24,7 +44,7 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 pub(super) struct Buffers {
     pub(super) window: Vec<u8>,
     compressed: Vec<u8>,
-    pub(super) batch: Batch,
+    pub(super) outbox: Outbox,
     pub(super) head: Vec<u8>,
     event: EventBuf,
     pub(super) entry: s3::Entry,
@@ -43,7 +63,7 @@ impl<F: FindingsSource> Forwarder<F> {
 
     /// Keeps the buffers (emptied, with their capacity) for the next stream.
     pub(super) fn keep_buffers(&self, mut buffers: Buffers) {
-        buffers.batch.clear();
+        buffers.outbox.clear();
         *self
             .buffers
             .lock()
@@ -74,7 +94,7 @@ impl<F: FindingsSource> Forwarder<F> {
         let Buffers {
             window,
             compressed,
-            batch,
+            outbox,
             head,
             event,
             ..
@@ -99,7 +119,7 @@ impl<F: FindingsSource> Forwarder<F> {
             &meta.log_stream,
         ));
         let mut outcome = Outcome::default();
-        batch.clear();
+        outbox.clear();
         let result = loop {
             match stream.next_into(event) {
                 Ok(true) => {}
@@ -113,15 +133,14 @@ impl<F: FindingsSource> Forwarder<F> {
             }
             self.fill(&mut record, event);
             if let Err(e) = self
-                .forward_record(&mut record, batch, head, &mut outcome, deadline, metrics)
+                .forward_record(&mut record, outbox, head, &mut outcome, deadline, metrics)
                 .await
             {
                 break Err(e);
             }
         };
         if let Err(error) = result {
-            // Records decoded but never sent count as failed, so the counts add up.
-            metrics.records_failed += batch.records() as u64;
+            self.abandon(outbox, &mut outcome, deadline, metrics).await;
             let error = match error {
                 ForwardError::Delivery(mut e) => {
                     let rest = count_rest(&mut stream, event);
@@ -135,8 +154,7 @@ impl<F: FindingsSource> Forwarder<F> {
             return Err(error.after(outcome.delivered));
         }
         *window = stream.into_buffer();
-        self.flush_batch(batch, &mut outcome, deadline, metrics)
-            .await?;
+        self.finish(outbox, &mut outcome, deadline, metrics).await?;
         Ok(outcome)
     }
 
@@ -155,12 +173,12 @@ impl<F: FindingsSource> Forwarder<F> {
     }
 
     /// One streamed record: screened (redaction, detections, filters; a dropped record is
-    /// handled), counted, appended to the batch, and the batch delivered when it is full. The
-    /// streaming sources (CloudWatch Logs, S3 objects) all go through here.
+    /// handled), counted, appended to the batch, and the batch sent when it is full. The streaming
+    /// sources (CloudWatch Logs, S3 objects) all go through here.
     pub(super) async fn forward_record(
         &self,
         record: &mut Record,
-        batch: &mut Batch,
+        outbox: &mut Outbox,
         head: &mut Vec<u8>,
         outcome: &mut Outcome,
         deadline: Instant,
@@ -173,30 +191,102 @@ impl<F: FindingsSource> Forwarder<F> {
         if record.detection.is_some() {
             metrics.detections += 1;
         }
-        self.formatter.append(batch, head, record)?;
-        if batch.bytes().len() >= BATCH_BYTES {
-            self.flush_batch(batch, outcome, deadline, metrics).await?;
+        self.formatter.append(&mut outbox.filling, head, record)?;
+        if outbox.filling.bytes().len() >= BATCH_BYTES {
+            self.pass(outbox, outcome, deadline, metrics).await?;
         }
         Ok(())
     }
 
-    /// Delivers what the batch holds and empties it.
-    pub(super) async fn flush_batch(
+    /// Sends the filling batch once the one in flight is confirmed; the filling batch then takes
+    /// over the confirmed one's buffers. A failure counts the filling batch's records as failed
+    /// too (they were never sent).
+    async fn pass(
         &self,
-        batch: &mut Batch,
+        outbox: &mut Outbox,
         outcome: &mut Outcome,
         deadline: Instant,
         metrics: &mut Metrics,
     ) -> Result<(), ForwardError> {
-        if batch.is_empty() {
+        if outbox.filling.is_empty() {
             return Ok(());
         }
-        let result = self.deliver(batch, deadline, metrics).await;
-        outcome.records += batch.records();
-        outcome.messages += batch.messages();
-        batch.clear();
-        outcome.delivered += result?;
+        if let Err(mut e) = self
+            .confirm_in_flight(outbox, outcome, deadline, metrics)
+            .await
+        {
+            let unsent = outbox.filling.records();
+            e.failed += unsent;
+            metrics.records_failed += unsent as u64;
+            outcome.records += unsent;
+            outcome.messages += outbox.filling.messages();
+            outbox.filling.clear();
+            return Err(e.into());
+        }
+        std::mem::swap(&mut outbox.filling, &mut outbox.in_flight);
+        outcome.records += outbox.in_flight.records();
+        outcome.messages += outbox.in_flight.messages();
+        match self.send_batch(&outbox.in_flight, deadline, metrics).await {
+            Ok(sent) => {
+                outbox.sent = Some(sent);
+                Ok(())
+            }
+            Err(e) => {
+                outbox.in_flight.clear();
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Waits for the batch in flight, if any, to be confirmed; counts what was.
+    async fn confirm_in_flight(
+        &self,
+        outbox: &mut Outbox,
+        outcome: &mut Outcome,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<(), crate::transport::DeliveryError> {
+        let Some(sent) = outbox.sent.take() else {
+            return Ok(());
+        };
+        let confirmed = self
+            .confirm_batch(&outbox.in_flight, sent, deadline, metrics)
+            .await;
+        outbox.in_flight.clear();
+        outcome.delivered += confirmed?;
         Ok(())
+    }
+
+    /// Delivers what the outbox holds: the filling batch sent, everything confirmed.
+    pub(super) async fn finish(
+        &self,
+        outbox: &mut Outbox,
+        outcome: &mut Outcome,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) -> Result<(), ForwardError> {
+        self.pass(outbox, outcome, deadline, metrics).await?;
+        self.confirm_in_flight(outbox, outcome, deadline, metrics)
+            .await?;
+        Ok(())
+    }
+
+    /// After a fault of the stream: the batch in flight is still confirmed (so the error can say
+    /// how many records went out), the filling one is counted as failed and dropped.
+    pub(super) async fn abandon(
+        &self,
+        outbox: &mut Outbox,
+        outcome: &mut Outcome,
+        deadline: Instant,
+        metrics: &mut Metrics,
+    ) {
+        // A failed confirmation is counted by `confirm`; the stream's own fault is the error.
+        let _ = self
+            .confirm_in_flight(outbox, outcome, deadline, metrics)
+            .await;
+        // Records decoded but never sent count as failed, so the counts add up.
+        metrics.records_failed += outbox.filling.records() as u64;
+        outbox.filling.clear();
     }
 }
 

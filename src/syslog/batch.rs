@@ -82,6 +82,11 @@ impl Batch {
         }
     }
 
+    /// Records that end within the first `bytes` bytes.
+    pub fn records_within(&self, bytes: usize) -> usize {
+        self.record_ends.partition_point(|&end| end <= bytes)
+    }
+
     /// The records from `first` on, cut into segments of at least `target_bytes` (the last may be
     /// shorter), each ending at a record boundary; a record longer than `target_bytes` is a segment
     /// of its own.

@@ -174,7 +174,55 @@ pub enum Sink {
     Writer(WriterSink),
 }
 
+/// What [`Sink::send`] leaves for [`Sink::confirm`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    /// Written; the receiver's confirmation is still to come.
+    Awaiting,
+    /// Already confirmed as it was written (RELP answers, a local writer): this many records.
+    Confirmed(usize),
+}
+
 impl Sink {
+    /// Hands `batch` to the receiver without waiting for its confirmation where the transport
+    /// allows (plain syslog over TCP or TLS), so the caller can prepare the next batch meanwhile.
+    /// The batch must stay unchanged until [`Sink::confirm`] returns: a failed attempt resends
+    /// from it.
+    pub async fn send(
+        &mut self,
+        batch: &Batch,
+        deadline: tokio::time::Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<Sent, DeliveryError> {
+        match self {
+            Sink::Syslog(sender) => sender
+                .send(batch, deadline, stats)
+                .await
+                .map(|()| Sent::Awaiting),
+            other => other
+                .deliver(batch, deadline, stats)
+                .await
+                .map(Sent::Confirmed),
+        }
+    }
+
+    /// Waits until the receiver confirmed every record of the batch last sent (resending what
+    /// was lost) and returns how many it confirmed (all of them), or says how many it confirmed
+    /// before the failure.
+    pub async fn confirm(
+        &mut self,
+        batch: &Batch,
+        sent: Sent,
+        deadline: tokio::time::Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<usize, DeliveryError> {
+        match (self, sent) {
+            (_, Sent::Confirmed(records)) => Ok(records),
+            (Sink::Syslog(sender), Sent::Awaiting) => sender.confirm(batch, deadline, stats).await,
+            (other, Sent::Awaiting) => other.deliver(batch, deadline, stats).await,
+        }
+    }
+
     /// Delivers every record of `batch` before `deadline` and returns how many the receiver
     /// confirmed (all of them), or says how many it confirmed before the failure.
     pub async fn deliver(

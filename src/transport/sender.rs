@@ -1,5 +1,6 @@
-//! Delivers a batch to the syslog receiver: one warm connection reused across invocations, records
-//! confirmed a segment at a time, what was not confirmed resent after a failed attempt, bounded
+//! Delivers batches to the syslog receiver: one warm connection reused across invocations, a batch
+//! written while the one before it is still being acknowledged, records confirmed as the
+//! receiver's TCP acknowledges them, what was not confirmed resent after a failed attempt, bounded
 //! reconnects inside the deadline.
 
 use std::time::Duration;
@@ -14,23 +15,66 @@ use super::{DeliveryError, DeliveryStats, TransportError};
 use crate::config::Destination;
 use crate::syslog::Batch;
 
-/// Bytes handed to the socket per write; progress is measured between chunks.
+/// Bytes handed to the socket per write; acknowledgements are looked at between chunks.
 const CHUNK: usize = 256 * 1024;
-/// Records are confirmed a segment of about this size at a time: a failed attempt resends from the
-/// first unconfirmed segment, at the cost of one acknowledgement wait (a round trip) per segment.
-const CHECKPOINT: usize = 1024 * 1024;
+/// Bytes written but not yet acknowledged before the next write waits: about what a reset makes
+/// us send again.
+const MAX_UNCONFIRMED: usize = 1024 * 1024;
 /// How long a new connection must stay open after its first data (its own connect time, within
 /// these bounds): paid once per new connection, not per invocation.
 const SETTLE_MIN: Duration = Duration::from_millis(20);
 const SETTLE_MAX: Duration = Duration::from_millis(250);
 /// Immediate looks at the send queue before the acknowledgement wait starts sleeping.
 const ACK_SPINS: u32 = 200;
+/// More than one TLS record's ciphertext (16 KiB of plaintext and its overhead): plaintext this far
+/// behind the unacknowledged ciphertext is acknowledged whole.
+const TLS_RECORD_BOUND: u64 = 16 * 1024 + 512;
 
 pub struct SyslogSender {
     connector: Connector,
     write_timeout: Duration,
     retry: RetryPolicy,
-    connection: Option<Connection>,
+    link: Option<Link>,
+    /// The batch [`SyslogSender::send`] wrote, until [`SyslogSender::confirm`] has it confirmed.
+    sent: Option<Progress>,
+}
+
+/// The connection and how many bytes were written to it (plaintext, for TLS).
+struct Link {
+    connection: Connection,
+    written: u64,
+}
+
+impl Link {
+    /// Bytes written that the receiver's TCP has acknowledged: exact over TCP; over TLS a lower
+    /// bound (ciphertext is never shorter than its plaintext).
+    fn acknowledged(&self) -> Option<u64> {
+        let pending = self.connection.unacknowledged()? as u64;
+        Some(match self.connection {
+            Connection::Tcp(_) => self.written.saturating_sub(pending),
+            Connection::Tls(_) if pending == 0 => self.written,
+            Connection::Tls(_) => self.written.saturating_sub(pending + TLS_RECORD_BOUND),
+        })
+    }
+}
+
+/// How far one batch has got.
+#[derive(Debug, Default)]
+struct Progress {
+    /// Records the receiver confirmed, from the first.
+    confirmed: usize,
+    /// The offset on the current connection of the batch's first byte, once the batch (from its
+    /// first unconfirmed record) has been written to it.
+    base: Option<u64>,
+    /// The wait still owed by a new connection before anything on it counts as confirmed.
+    settle: Option<Duration>,
+}
+
+/// What an attempt must reach before it returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Until {
+    Written,
+    Confirmed,
 }
 
 impl SyslogSender {
@@ -39,7 +83,8 @@ impl SyslogSender {
             connector: Connector::new(destination)?,
             write_timeout: destination.write_timeout,
             retry: RetryPolicy::default(),
-            connection: None,
+            link: None,
+            sent: None,
         })
     }
 
@@ -66,19 +111,63 @@ impl SyslogSender {
         deadline: Instant,
         stats: &mut DeliveryStats,
     ) -> Result<usize, DeliveryError> {
-        let mut confirmed = 0;
+        self.send(batch, deadline, stats).await?;
+        self.confirm(batch, deadline, stats).await
+    }
+
+    /// Writes `batch` and returns without waiting for the receiver to acknowledge it, so that the
+    /// next batch can be formatted meanwhile; [`SyslogSender::confirm`] (with the same, unchanged
+    /// batch) waits for that and resends what was lost.
+    pub async fn send(
+        &mut self,
+        batch: &Batch,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<(), DeliveryError> {
+        let mut progress = Progress::default();
+        self.drive(batch, &mut progress, Until::Written, deadline, stats)
+            .await?;
+        self.sent = Some(progress);
+        Ok(())
+    }
+
+    /// Waits until every record of the batch last sent is confirmed, resending after a failed
+    /// attempt from the first record that was not; returns how many records the receiver
+    /// confirmed (all of them). On failure the error counts the confirmed prefix.
+    pub async fn confirm(
+        &mut self,
+        batch: &Batch,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<usize, DeliveryError> {
+        let mut progress = self.sent.take().unwrap_or_default();
+        self.drive(batch, &mut progress, Until::Confirmed, deadline, stats)
+            .await
+    }
+
+    /// Attempts until `until` is reached, reconnecting after a failure within the retry policy.
+    async fn drive(
+        &mut self,
+        batch: &Batch,
+        progress: &mut Progress,
+        until: Until,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<usize, DeliveryError> {
         let mut attempt = 0;
         loop {
-            let error = match self.send(batch, &mut confirmed, deadline, stats).await {
-                Ok(()) => return Ok(confirmed),
+            let error = match self.attempt(batch, progress, until, deadline, stats).await {
+                Ok(()) => return Ok(progress.confirmed),
                 Err(error) => error,
             };
-            self.connection = None;
+            self.link = None;
+            progress.base = None;
+            progress.settle = None;
             attempt += 1;
             let Some(delay) = self.retry.next_delay(attempt, &error, deadline) else {
                 return Err(DeliveryError {
-                    delivered: confirmed,
-                    failed: batch.records() - confirmed,
+                    delivered: progress.confirmed,
+                    failed: batch.records() - progress.confirmed,
                     cause: error,
                 });
             };
@@ -86,7 +175,7 @@ impl SyslogSender {
                 target = %self.target(),
                 %error,
                 records = batch.records(),
-                confirmed,
+                confirmed = progress.confirmed,
                 attempt,
                 "delivery interrupted; reconnecting to resend the records not confirmed"
             );
@@ -94,91 +183,176 @@ impl SyslogSender {
         }
     }
 
-    /// Sends the records from `*confirmed` on, one segment at a time, advancing `*confirmed` past
-    /// each segment the receiver confirmed (see [`SyslogSender::confirm`]).
+    /// Writes the records from the first unconfirmed one on (unless this connection has them
+    /// already), then, for [`Until::Confirmed`], waits for the receiver to acknowledge them all.
     ///
-    /// Bytes of an unconfirmed segment count as not delivered, even when the receiver's TCP
-    /// acknowledged them: they may still sit unread in its buffer when it resets, so the next attempt
-    /// sends them again (at-least-once; each message carries its de-duplication id).
-    async fn send(
+    /// Bytes count as confirmed only once acknowledged on a connection that is still open: bytes
+    /// the receiver's TCP acknowledged may still sit unread in its buffer when it resets, so those
+    /// of unconfirmed records are sent again (at-least-once; each message carries its
+    /// de-duplication id).
+    async fn attempt(
         &mut self,
         batch: &Batch,
-        confirmed: &mut usize,
+        progress: &mut Progress,
+        until: Until,
         deadline: Instant,
         stats: &mut DeliveryStats,
     ) -> Result<(), TransportError> {
-        if *confirmed >= batch.records() {
+        if progress.confirmed >= batch.records() {
             return Ok(());
         }
-        let mut warm = self.connection.take();
-        if let Some(peer) = warm
-            .as_mut()
-            .map(Connection::peer)
-            .filter(|p| *p != Peer::Open)
-        {
-            tracing::info!(target = %self.target(), ?peer, "receiver closed the idle connection; reconnecting");
-            warm = None;
-        }
-        // A new connection is not trusted until it survived its first data: receivers that refuse a
-        // client (an untrusted or missing client certificate, a sender not on the allow list)
-        // accept the connection and drop it a moment later.
-        let mut settle = None;
-        let mut connection = match warm {
-            Some(connection) => connection,
-            None => {
-                let started = Instant::now();
-                let connection = self.connector.connect(deadline).await?;
-                let took = started.elapsed();
-                stats.connect = Some(stats.connect.unwrap_or_default() + took);
-                settle = Some(took.clamp(SETTLE_MIN, SETTLE_MAX));
-                connection
+        let mut link = match (self.link.take(), progress.base) {
+            (Some(link), Some(_)) => link,
+            (warm, _) => {
+                progress.base = None;
+                self.usable_link(warm, progress, deadline, stats).await?
             }
         };
-
-        for segment in batch.segments(*confirmed, CHECKPOINT) {
-            for chunk in segment.bytes.chunks(CHUNK) {
-                let write_budget = budget(self.write_timeout, deadline)?;
-                match timeout(write_budget, connection.write_chunk(chunk)).await {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => return Err(TransportError::Write(e)),
-                    Err(_) => return Err(self.timeout_error(write_budget, deadline)),
-                }
-                stats.bytes_sent += chunk.len() as u64;
-            }
-            let open = self
-                .confirm(&mut connection, settle.take(), deadline, stats)
+        if progress.base.is_none() {
+            self.write_rest(&mut link, batch, progress, deadline, stats)
                 .await?;
-            *confirmed = segment.records_through;
+        }
+        if until == Until::Confirmed {
+            let open = self
+                .await_acknowledgement(
+                    &mut link.connection,
+                    progress.settle.take(),
+                    deadline,
+                    stats,
+                )
+                .await?;
+            progress.confirmed = batch.records();
             if !open {
-                if *confirmed < batch.records() {
-                    return Err(TransportError::ClosedMidBatch);
-                }
                 return Ok(());
             }
         }
-        self.connection = Some(connection);
+        self.link = Some(link);
         Ok(())
     }
 
-    /// Waits until the receiver's TCP has acknowledged every byte written and the connection is
-    /// still open (or closed in order after reading everything: a peer that closes with unread
-    /// data resets instead). A receiver that restarted never acknowledges, so the loss window of a
-    /// plain send() shrinks to what TCP itself allows. Returns whether the connection stays open.
-    async fn confirm(
+    /// The warm connection if the receiver has not closed it, else a new one (whose settle wait
+    /// `progress` then owes).
+    async fn usable_link(
         &self,
-        connection: &mut Connection,
-        settle: Option<Duration>,
+        warm: Option<Link>,
+        progress: &mut Progress,
         deadline: Instant,
         stats: &mut DeliveryStats,
-    ) -> Result<bool, TransportError> {
+    ) -> Result<Link, TransportError> {
+        if let Some(mut link) = warm {
+            match link.connection.peer() {
+                Peer::Open => return Ok(link),
+                peer => {
+                    tracing::info!(target = %self.target(), ?peer, "receiver closed the idle connection; reconnecting");
+                }
+            }
+        }
+        // A new connection is not trusted until it survived its first data: receivers that refuse
+        // a client (an untrusted or missing client certificate, a sender not on the allow list)
+        // accept the connection and drop it a moment later.
+        let started = Instant::now();
+        let connection = self.connector.connect(deadline).await?;
+        let took = started.elapsed();
+        stats.connect = Some(stats.connect.unwrap_or_default() + took);
+        progress.settle = Some(took.clamp(SETTLE_MIN, SETTLE_MAX));
+        Ok(Link {
+            connection,
+            written: 0,
+        })
+    }
+
+    /// Writes the batch from its first unconfirmed record, a chunk at a time, confirming between
+    /// chunks whatever the receiver has acknowledged by then (without waiting for it).
+    async fn write_rest(
+        &self,
+        link: &mut Link,
+        batch: &Batch,
+        progress: &mut Progress,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<(), TransportError> {
+        let from = batch.record_start(progress.confirmed);
+        let base = link.written.saturating_sub(from as u64);
+        progress.base = Some(base);
+        for chunk in batch.bytes()[from..].chunks(CHUNK) {
+            let write_budget = budget(self.write_timeout, deadline)?;
+            match timeout(write_budget, link.connection.write_chunk(chunk)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(TransportError::Write(e)),
+                Err(_) => return Err(self.timeout_error(write_budget, deadline)),
+            }
+            link.written += chunk.len() as u64;
+            stats.bytes_sent += chunk.len() as u64;
+            match progress.settle.take() {
+                None => {
+                    // What a reset would make us send again stays bounded: a receiver slower
+                    // than us is waited for.
+                    self.await_unacknowledged(&link.connection, MAX_UNCONFIRMED, deadline)
+                        .await?;
+                    self.note_acknowledged(link, batch, base, progress)?;
+                }
+                // A new connection's first data waits for the receiver's verdict (it may accept
+                // and then refuse us); after that, acknowledgements count as they come.
+                Some(settle) => {
+                    let open = self
+                        .await_acknowledgement(&mut link.connection, Some(settle), deadline, stats)
+                        .await?;
+                    let within = link.written.saturating_sub(base);
+                    let within = usize::try_from(within).unwrap_or(usize::MAX);
+                    progress.confirmed = progress.confirmed.max(batch.records_within(within));
+                    if !open && progress.confirmed < batch.records() {
+                        return Err(TransportError::ClosedMidBatch);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Confirms the records whose bytes the receiver's TCP has acknowledged, if the connection is
+    /// still open; a receiver that closed or reset it ends the attempt at once.
+    fn note_acknowledged(
+        &self,
+        link: &mut Link,
+        batch: &Batch,
+        base: u64,
+        progress: &mut Progress,
+    ) -> Result<(), TransportError> {
+        let Some(acknowledged) = link.acknowledged() else {
+            return Ok(());
+        };
+        let peer = link.connection.peer();
+        if let Peer::Failed(tls) = peer {
+            return Err(TransportError::ResetAfterSend {
+                tls,
+                tls_without_client_cert: self.tls_without_client_cert(),
+            });
+        }
+        let within = usize::try_from(acknowledged.saturating_sub(base)).unwrap_or(usize::MAX);
+        progress.confirmed = progress.confirmed.max(batch.records_within(within));
+        match peer {
+            // Closed in order having read everything acknowledged: the rest goes on a new one.
+            Peer::Closed if progress.confirmed < batch.records() => {
+                Err(TransportError::ClosedMidBatch)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Waits until at most `allowed` bytes written are still unacknowledged by the receiver's TCP.
+    async fn await_unacknowledged(
+        &self,
+        connection: &Connection,
+        allowed: usize,
+        deadline: Instant,
+    ) -> Result<(), TransportError> {
         let ack_budget = budget(self.write_timeout, deadline)?;
-        let flush_started = Instant::now();
-        let ack_deadline = flush_started + ack_budget;
+        let ack_deadline = Instant::now() + ack_budget;
         let mut pause = Duration::from_millis(1);
         let mut polls = 0u32;
         while connection
             .unacknowledged()
-            .is_some_and(|pending| pending > 0)
+            .is_some_and(|pending| pending > allowed)
         {
             if Instant::now() >= ack_deadline {
                 return Err(self.timeout_ack_error(ack_budget, deadline));
@@ -193,6 +367,22 @@ impl SyslogSender {
             sleep(pause).await;
             pause = (pause * 2).min(Duration::from_millis(20));
         }
+        Ok(())
+    }
+
+    /// Waits until the receiver's TCP has acknowledged every byte written and the connection is
+    /// still open (or closed in order after reading everything: a peer that closes with unread
+    /// data resets instead). A receiver that restarted never acknowledges, so the loss window of a
+    /// plain send() shrinks to what TCP itself allows. Returns whether the connection stays open.
+    async fn await_acknowledgement(
+        &self,
+        connection: &mut Connection,
+        settle: Option<Duration>,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<bool, TransportError> {
+        let flush_started = Instant::now();
+        self.await_unacknowledged(connection, 0, deadline).await?;
         stats.flush = Some(stats.flush.unwrap_or_default() + flush_started.elapsed());
         if let Some(settle) = settle {
             let left = deadline.saturating_duration_since(Instant::now());
