@@ -13,7 +13,7 @@ use crate::metrics::Metrics;
 use crate::record::{Record, Severity};
 use crate::sources::cloudwatch::{self, DecodeError, EventBuf, LogStream};
 use crate::sources::{SourceError, s3};
-use crate::syslog::Batch;
+use crate::syslog::{Batch, Scratch};
 use crate::transport::Sent;
 
 /// Formatted bytes held before they are delivered. The first batch of an event is also its
@@ -45,7 +45,7 @@ pub(super) struct Buffers {
     pub(super) window: Vec<u8>,
     compressed: Vec<u8>,
     pub(super) outbox: Outbox,
-    pub(super) head: Vec<u8>,
+    pub(super) head: Scratch,
     event: EventBuf,
     pub(super) entry: s3::Entry,
 }
@@ -179,7 +179,7 @@ impl<F: FindingsSource> Forwarder<F> {
         &self,
         record: &mut Record,
         outbox: &mut Outbox,
-        head: &mut Vec<u8>,
+        head: &mut Scratch,
         outcome: &mut Outcome,
         deadline: Instant,
         metrics: &mut Metrics,

@@ -1,11 +1,12 @@
 //! Writes records as syslog messages.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use super::sanitize::{push_header_field, push_organisation, push_prefix_value, push_sd_value};
 use super::timestamp::{push_decimal, push_rfc3164, push_rfc5424};
 use super::{Batch, Framing, SyslogFormat, SyslogSettings};
-use crate::record::Record;
+use crate::record::{Origin, Record};
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 /// Longest RFC 3164 TAG.
@@ -30,6 +31,25 @@ pub struct Formatter {
     prefix_start: Vec<u8>,
 }
 
+/// Kept by the caller between [`Formatter::append`] calls: the header being written, and the parts
+/// of it that records of one origin share (written once per origin, not once per record).
+#[derive(Debug, Default)]
+pub struct Scratch {
+    head: Vec<u8>,
+    template: Option<Template>,
+}
+
+#[derive(Debug)]
+struct Template {
+    /// Held, so the pointer the next record is compared with cannot belong to another origin.
+    origin: Arc<Origin>,
+    msg_id: String,
+    /// ` HOSTNAME APP-NAME - MSGID [SD-ID params… id="`
+    before_id: Vec<u8>,
+    /// `"] [BOM]Organisation:…,Event Source:…,`
+    after_id: Vec<u8>,
+}
+
 impl Formatter {
     pub fn new(settings: SyslogSettings) -> Formatter {
         let mut prefix_start = b"Organisation:".to_vec();
@@ -49,48 +69,50 @@ impl Formatter {
         let estimate: usize = records.iter().map(|r| r.payload.len() + 256).sum();
         let mut bytes = Vec::with_capacity(estimate);
         let mut ends = Vec::with_capacity(records.len());
-        let mut head = Vec::with_capacity(512);
+        let mut scratch = Scratch::default();
         let mut messages = 0;
         for record in records {
-            messages += self.encode_with(record, &mut head, &mut bytes)?;
+            messages += self.encode_with(record, &mut scratch, &mut bytes)?;
             ends.push(bytes.len());
         }
         Ok(Batch::parts(bytes, ends, messages))
     }
 
-    /// Appends one record to `batch`; `head` is scratch space kept between calls. On error the
-    /// batch is unchanged.
+    /// Appends one record to `batch`; `scratch` is kept between calls (records of one origin
+    /// share most of their header). On error the batch is unchanged.
     pub fn append(
         &self,
         batch: &mut Batch,
-        head: &mut Vec<u8>,
+        scratch: &mut Scratch,
         record: &Record,
     ) -> Result<(), FormatError> {
-        batch.push_record(|out| self.encode_with(record, head, out))
+        batch.push_record(|out| self.encode_with(record, scratch, out))
     }
 
     /// Appends one record's framed message(s) to `out`; returns how many messages it took.
     pub fn encode(&self, record: &Record, out: &mut Vec<u8>) -> Result<usize, FormatError> {
-        self.encode_with(record, &mut Vec::with_capacity(512), out)
+        self.encode_with(record, &mut Scratch::default(), out)
     }
 
     fn encode_with(
         &self,
         record: &Record,
-        head: &mut Vec<u8>,
+        scratch: &mut Scratch,
         out: &mut Vec<u8>,
     ) -> Result<usize, FormatError> {
+        let Scratch { head, template } = scratch;
         head.clear();
-        match self.settings.format {
-            SyslogFormat::Rfc5424 => self.push_rfc5424_header(record, head),
-            SyslogFormat::Rfc3164 => self.push_rfc3164_header(record, head),
+        match self.template(record, template) {
+            Some((template, id)) => {
+                self.push_pri(record, head);
+                head.extend_from_slice(b"1 ");
+                push_rfc5424(head, record.timestamp_ms);
+                head.extend_from_slice(&template.before_id);
+                push_sd_value(head, id);
+                head.extend_from_slice(&template.after_id);
+            }
+            None => self.push_header(record, head),
         }
-        if self.settings.utf8_bom && self.settings.format == SyslogFormat::Rfc5424 {
-            head.extend_from_slice(UTF8_BOM);
-        }
-        head.extend_from_slice(&self.prefix_start);
-        push_prefix_value(head, &record.origin.source);
-        head.push(b',');
 
         let payload = defuse_prefix(&record.payload);
         let payload = match self.settings.framing {
@@ -106,6 +128,77 @@ impl Formatter {
             return Ok(1);
         }
         self.push_split(head, &payload, max, out)
+    }
+
+    /// The header and MSG prefix of a record, every field written for it alone.
+    fn push_header(&self, record: &Record, head: &mut Vec<u8>) {
+        match self.settings.format {
+            SyslogFormat::Rfc5424 => self.push_rfc5424_header(record, head),
+            SyslogFormat::Rfc3164 => self.push_rfc3164_header(record, head),
+        }
+        self.push_prefix(record, head);
+    }
+
+    /// `[BOM]Organisation:<org>,Event Source:<source>,`
+    fn push_prefix(&self, record: &Record, head: &mut Vec<u8>) {
+        if self.settings.utf8_bom && self.settings.format == SyslogFormat::Rfc5424 {
+            head.extend_from_slice(UTF8_BOM);
+        }
+        head.extend_from_slice(&self.prefix_start);
+        push_prefix_value(head, &record.origin.source);
+        head.push(b',');
+    }
+
+    /// The header parts `record` shares with the records before it, (re)built in `slot` when its
+    /// origin or MSGID changed, with the record's id; `None` for a record whose header has
+    /// parts of its own (a detection element, no id, RFC 3164, no structured data).
+    fn template<'a, 'r>(
+        &self,
+        record: &'r Record,
+        slot: &'a mut Option<Template>,
+    ) -> Option<(&'a Template, &'r str)> {
+        let id = record.id.as_deref().filter(|id| !id.is_empty())?;
+        let sd_id = self.settings.sd_id.as_deref()?;
+        if self.settings.format != SyslogFormat::Rfc5424 || record.detection.is_some() {
+            return None;
+        }
+        let fresh = slot.as_ref().is_some_and(|t| {
+            Arc::ptr_eq(&t.origin, &record.origin) && t.msg_id == record.msg_id.as_ref()
+        });
+        if !fresh {
+            *slot = Some(self.build_template(record, sd_id));
+        }
+        Some((slot.as_ref()?, id))
+    }
+
+    /// What [`Formatter::push_header`] writes around the id of a record with structured data and
+    /// no detection.
+    fn build_template(&self, record: &Record, sd_id: &str) -> Template {
+        let mut before_id = Vec::with_capacity(256);
+        before_id.push(b' ');
+        push_header_field(&mut before_id, &record.origin.hostname, 255);
+        before_id.push(b' ');
+        push_header_field(&mut before_id, &record.origin.app_name, 48);
+        before_id.extend_from_slice(b" - ");
+        push_header_field(&mut before_id, &record.msg_id, 32);
+        before_id.extend_from_slice(b" [");
+        before_id.extend_from_slice(sd_id.as_bytes());
+        for (name, value) in record.origin.params.iter().filter(|(_, v)| !v.is_empty()) {
+            before_id.push(b' ');
+            before_id.extend_from_slice(name.as_bytes());
+            before_id.extend_from_slice(b"=\"");
+            push_sd_value(&mut before_id, value);
+            before_id.push(b'"');
+        }
+        before_id.extend_from_slice(b" id=\"");
+        let mut after_id = b"\"] ".to_vec();
+        self.push_prefix(record, &mut after_id);
+        Template {
+            origin: Arc::clone(&record.origin),
+            msg_id: record.msg_id.to_string(),
+            before_id,
+            after_id,
+        }
     }
 
     /// Writes the payload as consecutive parts `Part:N/M,<chunk>`, each a complete message no longer
@@ -656,6 +749,79 @@ mod tests {
         ) {
             let naive = bytes.iter().filter(|&&b| is_control(b)).count();
             proptest::prop_assert_eq!(count_controls(&bytes), naive);
+        }
+    }
+
+    fn text() -> impl proptest::strategy::Strategy<Value = String> {
+        proptest::prop_oneof![
+            proptest::prelude::Just(String::new()),
+            "[a-z0-9/]{1,12}",
+            "[ -~]{0,20}",
+            ".{0,6}",
+            proptest::prelude::Just("a\"b]c\\d\n,e:f".to_string()),
+        ]
+    }
+
+    proptest::proptest! {
+        /// Records of origins that change now and then, formatted with one scratch (the shared
+        /// header parts reused), give exactly what each gives formatted alone, field by field.
+        #[test]
+        fn shared_header_parts_write_what_each_record_would(
+            records in proptest::collection::vec(
+                (0usize..3, text(), text(), proptest::option::of(text()), proptest::bool::ANY, 0u8..8),
+                1..30,
+            ),
+            origins in proptest::collection::vec((text(), text(), text(), text(), text()), 3),
+            bom in proptest::bool::ANY,
+            sd in proptest::bool::ANY,
+        ) {
+            let settings = SyslogSettings {
+                utf8_bom: bom,
+                sd_id: sd.then(|| "aws@32473".to_string()),
+                max_message_bytes: 0,
+                ..settings()
+            };
+            let origins: Vec<Arc<Origin>> = origins
+                .into_iter()
+                .map(|(hostname, app_name, source, account, group)| {
+                    Arc::new(Origin {
+                        hostname,
+                        app_name,
+                        source,
+                        params: vec![("account", account), ("logGroup", group)],
+                    })
+                })
+                .collect();
+            let formatter = Formatter::new(settings);
+            let mut scratch = Scratch::default();
+            for (origin, msg_id, payload, id, detection, severity) in records {
+                let mut record = record(&payload);
+                record.origin = Arc::clone(&origins[origin]);
+                record.msg_id = msg_id.into();
+                record.id = id;
+                record.severity = match severity {
+                    0 => Severity::Emergency,
+                    3 => Severity::Error,
+                    _ => Severity::Informational,
+                };
+                record.detection = detection.then(|| {
+                    Box::new(crate::record::SdElement {
+                        id: "detection@32473".into(),
+                        params: vec![("rule", "ECR-1".into())],
+                    })
+                });
+                let mut shared = Vec::new();
+                formatter.encode_with(&record, &mut scratch, &mut shared).unwrap();
+                let mut alone = Vec::new();
+                let mut head = Vec::new();
+                formatter.push_header(&record, &mut head);
+                let payload = defuse_prefix(&record.payload);
+                formatter.push_frame(&mut alone, &[&head, payload.as_bytes()]);
+                proptest::prop_assert_eq!(
+                    String::from_utf8_lossy(&shared),
+                    String::from_utf8_lossy(&alone)
+                );
+            }
         }
     }
 

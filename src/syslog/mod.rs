@@ -7,7 +7,7 @@ pub mod sanitize;
 pub mod timestamp;
 
 pub use batch::{Batch, Segment};
-pub use format::{FormatError, Formatter};
+pub use format::{FormatError, Formatter, Scratch};
 
 use std::str::FromStr;
 
