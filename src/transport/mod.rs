@@ -127,7 +127,7 @@ impl TransportError {
 
 /// Some records were not delivered; the invocation must fail so the event is retried.
 ///
-/// `delivered` counts only records the receiver confirmed (over TCP: acknowledged, at a checkpoint,
+/// `delivered` counts only records the receiver confirmed (over TCP: acknowledged, seen between writes,
 /// on a connection that stayed open; over RELP: every message answered `200`); records sent but
 /// unconfirmed count as not delivered, and
 /// are sent again on the retry (at-least-once).
