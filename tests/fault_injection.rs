@@ -238,6 +238,40 @@ async fn s3_a_reset_after_confirmed_segments_resends_only_the_unconfirmed_rest()
     );
 }
 
+/// A reset while the second batch is written (the first one sent ahead, its acknowledgement
+/// overlapping the second's formatting): nothing is lost, and what is resent stays within the
+/// bound on bytes written but unacknowledged (1 MiB and one chunk), not a batch.
+#[tokio::test]
+async fn s3_a_reset_in_a_later_batch_resends_only_what_was_unacknowledged() {
+    let rsyslog = Rsyslog::start();
+    let proxy = FaultyProxy::start(rsyslog.tcp_port, vec![Fault::ResetAfter(6_000_000)]);
+    let forwarder = forwarder(&tcp(proxy.port()), settings());
+    let count = 16_000;
+    let raw = large_subscription(count);
+    let expected = expected_messages(&forwarder, &raw).await;
+    let batch_bytes: usize = expected.iter().map(|m| m.len() + 6).sum();
+    let per_record = batch_bytes / count;
+    assert!(
+        batch_bytes > 8_400_000,
+        "more than two batches: {batch_bytes} bytes"
+    );
+
+    let outcome = forwarder
+        .forward(&raw, deadline())
+        .await
+        .expect("delivered after the reset");
+    assert_eq!(outcome.delivered, count);
+    assert_eq!(proxy.connections(), 2, "one reset, one reconnect");
+    let stored = rsyslog.wait_for(count, WAIT);
+    let stored = rsyslog.wait_for(stored.len() + 1, Duration::from_secs(1));
+    let duplicates = assert_none_lost_none_forged(&stored, &expected);
+    assert!(
+        duplicates * per_record <= 1_400_000,
+        "{duplicates} duplicates ({} bytes): resent more than was unacknowledged",
+        duplicates * per_record
+    );
+}
+
 /// A receiver lost for good in the middle of a batch: the error counts the records it confirmed,
 /// and those records are stored.
 #[tokio::test]
