@@ -272,6 +272,9 @@ struct Row {
     time: Duration,
     log_bytes: usize,
     events: usize,
+    /// The limit row's median measured alternately with this row (same machine state), for the
+    /// ratio of the two.
+    limit: Option<Duration>,
 }
 
 impl Row {
@@ -306,21 +309,18 @@ fn log_rows(
         time,
         log_bytes: payload.log_bytes,
         events: payload.events,
+        limit: None,
     };
     let mut rows = Vec::new();
     let tcp = &sinks.tcp;
-    if wanted("limit") {
-        let mut limit_stream = TcpStream::connect(("127.0.0.1", tcp.port)).expect("connect sink");
-        rows.push(row(
-            "limit",
-            median(|| {
-                let before = tcp.received.load(Ordering::Acquire);
-                let text = gunzip(&payload.compressed);
-                limit_stream.write_all(&text).expect("write");
-                tcp.wait_for(before + text.len() as u64);
-            }),
-        ));
-    }
+    let mut limit_stream = TcpStream::connect(("127.0.0.1", tcp.port)).expect("connect sink");
+    let mut limit = || {
+        let before = tcp.received.load(Ordering::Acquire);
+        let text = gunzip(&payload.compressed);
+        limit_stream.write_all(&text).expect("write");
+        tcp.wait_for(before + text.len() as u64);
+    };
+    let paired = wanted("limit");
     let plain = forwarder(StaticFindings::default(), tcp.port, None);
     if wanted("decode") {
         rows.push(row(
@@ -344,17 +344,29 @@ fn log_rows(
         ));
     }
     let deadline = || tokio::time::Instant::now() + Duration::from_secs(60);
+    // Each pipeline row is measured alternately with the limit row, so that their ratio holds on
+    // a machine whose load changes during the run; the limit row shown is the first pairing's.
     let mut pipeline = |stage: &str, forwarder: &Forwarder<StaticFindings>| {
-        if wanted(stage) {
-            rows.push(row(
-                stage,
-                median(|| {
-                    runtime
-                        .block_on(forwarder.forward(&payload.event, deadline()))
-                        .expect("forward");
-                }),
-            ));
+        if !wanted(stage) {
+            return;
         }
+        let mut run = || {
+            runtime
+                .block_on(forwarder.forward(&payload.event, deadline()))
+                .expect("forward");
+        };
+        if !paired {
+            rows.push(row(stage, median(run)));
+            return;
+        }
+        let (limit_time, time) = paired_medians(&mut limit, &mut run);
+        if !rows.iter().any(|r: &Row| r.name.ends_with("/limit")) {
+            rows.insert(0, row("limit", limit_time));
+        }
+        rows.push(Row {
+            limit: Some(limit_time),
+            ..row(stage, time)
+        });
     };
     pipeline("pipeline_tcp", &plain);
     let secure = forwarder(
@@ -433,6 +445,7 @@ fn filter_rows(payload: &Payload, tcp: &DiscardSink) -> (Vec<Row>, Vec<Overhead>
         time,
         log_bytes: payload.log_bytes,
         events: payload.events,
+        limit: None,
     };
     let (mut rows, mut overheads) = (Vec::new(), Vec::new());
     for (stage, what, target, settings) in variants {
@@ -505,6 +518,7 @@ fn findings_rows(tcp: &DiscardSink) -> Vec<Row> {
         time,
         log_bytes: bytes,
         events: records.len(),
+        limit: None,
     };
     let deadline = || tokio::time::Instant::now() + Duration::from_secs(60);
     vec![
@@ -695,6 +709,7 @@ fn kinesis_row(tcp: &DiscardSink) -> (Row, f64) {
         time,
         log_bytes: batch.log_bytes,
         events: batch.events,
+        limit: None,
     };
     (row, rss)
 }
@@ -906,9 +921,18 @@ fn main() {
     let find = |name: &str| rows.iter().find(|r| r.name == name);
     // The speed of `a` relative to `b`: the time of `b` over the time of `a`.
     let ratio = |a: &str, b: &str| Some(find(b)?.time.as_secs_f64() / find(a)?.time.as_secs_f64());
-    let ct_ratio = ratio("cloudtrail/pipeline_tcp", "cloudtrail/limit");
-    let ct_tls_ratio = ratio("cloudtrail/pipeline_tls", "cloudtrail/limit");
-    let small_ratio = ratio("small_lines/pipeline_tcp", "small_lines/limit");
+    // Against the limit measured alternately with the row, where it was.
+    let vs_limit = |a: &str, limit: &str| match find(a) {
+        Some(Row {
+            time,
+            limit: Some(beside),
+            ..
+        }) => Some(beside.as_secs_f64() / time.as_secs_f64()),
+        _ => ratio(a, limit),
+    };
+    let ct_ratio = vs_limit("cloudtrail/pipeline_tcp", "cloudtrail/limit");
+    let ct_tls_ratio = vs_limit("cloudtrail/pipeline_tls", "cloudtrail/limit");
+    let small_ratio = vs_limit("small_lines/pipeline_tcp", "small_lines/limit");
     let small_events = find("small_lines/pipeline_tcp").map(Row::events_per_s);
     let relp_small = ratio("small_lines/pipeline_relp", "small_lines/pipeline_tcp");
     let relp_ct = ratio("cloudtrail/pipeline_relp", "cloudtrail/pipeline_tcp");
