@@ -655,6 +655,14 @@ impl Scanner<'_> {
         {
             return Ok(None);
         }
+        // Eighteen digits cannot overflow an i64: the common case needs no checks.
+        if digits <= 18 {
+            let magnitude = bytes[digits_from..end]
+                .iter()
+                .fold(0i64, |value, &d| value * 10 + i64::from(d - b'0'));
+            let value = if negative { -magnitude } else { magnitude };
+            return Ok(Some((value, at + end)));
+        }
         let mut value: i64 = 0;
         for &d in &bytes[digits_from..end] {
             let digit = i64::from(d - b'0');
