@@ -63,11 +63,28 @@ impl Link {
 struct Progress {
     /// Records the receiver confirmed, from the first.
     confirmed: usize,
-    /// The offset on the current connection of the batch's first byte, once the batch (from its
-    /// first unconfirmed record) has been written to it.
-    base: Option<u64>,
+    /// Where the batch's bytes sit on the current connection, once they (from the first
+    /// unconfirmed record) have been written to it.
+    base: Option<Anchor>,
     /// The wait still owed by a new connection before anything on it counts as confirmed.
     settle: Option<Duration>,
+}
+
+/// A batch offset and the connection offset it was written at.
+#[derive(Debug, Clone, Copy)]
+struct Anchor {
+    batch: usize,
+    connection: u64,
+}
+
+impl Anchor {
+    /// The batch offset that a connection offset corresponds to (the anchor's own, for offsets of
+    /// what came before it on the connection).
+    fn batch_offset(self, connection: u64) -> usize {
+        let past =
+            usize::try_from(connection.saturating_sub(self.connection)).unwrap_or(usize::MAX);
+        self.batch.saturating_add(past)
+    }
 }
 
 /// What an attempt must reach before it returns.
@@ -272,7 +289,10 @@ impl SyslogSender {
         stats: &mut DeliveryStats,
     ) -> Result<(), TransportError> {
         let from = batch.record_start(progress.confirmed);
-        let base = link.written.saturating_sub(from as u64);
+        let base = Anchor {
+            batch: from,
+            connection: link.written,
+        };
         progress.base = Some(base);
         for chunk in batch.bytes()[from..].chunks(CHUNK) {
             let write_budget = budget(self.write_timeout, deadline)?;
@@ -297,8 +317,7 @@ impl SyslogSender {
                     let open = self
                         .await_acknowledgement(&mut link.connection, Some(settle), deadline, stats)
                         .await?;
-                    let within = link.written.saturating_sub(base);
-                    let within = usize::try_from(within).unwrap_or(usize::MAX);
+                    let within = base.batch_offset(link.written);
                     progress.confirmed = progress.confirmed.max(batch.records_within(within));
                     if !open && progress.confirmed < batch.records() {
                         return Err(TransportError::ClosedMidBatch);
@@ -315,7 +334,7 @@ impl SyslogSender {
         &self,
         link: &mut Link,
         batch: &Batch,
-        base: u64,
+        base: Anchor,
         progress: &mut Progress,
     ) -> Result<(), TransportError> {
         let Some(acknowledged) = link.acknowledged() else {
@@ -328,7 +347,7 @@ impl SyslogSender {
                 tls_without_client_cert: self.tls_without_client_cert(),
             });
         }
-        let within = usize::try_from(acknowledged.saturating_sub(base)).unwrap_or(usize::MAX);
+        let within = base.batch_offset(acknowledged);
         progress.confirmed = progress.confirmed.max(batch.records_within(within));
         match peer {
             // Closed in order having read everything acknowledged: the rest goes on a new one.
@@ -430,5 +449,24 @@ impl SyslogSender {
                 tls_without_client_cert: self.tls_without_client_cert(),
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn acknowledged_bytes_map_to_the_batch_from_where_it_was_resent() {
+        // Resent from batch byte 1,000 on a connection that had carried 300 bytes before.
+        let anchor = Anchor {
+            batch: 1_000,
+            connection: 300,
+        };
+        assert_eq!(anchor.batch_offset(300), 1_000);
+        assert_eq!(anchor.batch_offset(800), 1_500);
+        // What the connection carried before the batch confirms nothing new.
+        assert_eq!(anchor.batch_offset(0), 1_000);
+        assert_eq!(anchor.batch_offset(u64::MAX), usize::MAX);
     }
 }
