@@ -280,7 +280,7 @@ impl<F: FindingsSource> Forwarder<F> {
         deadline: Instant,
         metrics: &mut Metrics,
     ) {
-        // A failed confirmation is counted by `confirm`; the stream's own fault is the error.
+        // A failed confirmation is counted by `confirm_batch`; the stream's own fault is the error.
         let _ = self
             .confirm_in_flight(outbox, outcome, deadline, metrics)
             .await;

@@ -70,6 +70,14 @@ struct Progress {
     settle: Option<Duration>,
 }
 
+impl Progress {
+    /// Confirms the records that end within the first `acknowledged` bytes of the connection.
+    fn confirm_through(&mut self, batch: &Batch, base: Anchor, acknowledged: u64) {
+        let within = base.batch_offset(acknowledged);
+        self.confirmed = self.confirmed.max(batch.records_within(within));
+    }
+}
+
 /// A batch offset and the connection offset it was written at.
 #[derive(Debug, Clone, Copy)]
 struct Anchor {
@@ -317,8 +325,7 @@ impl SyslogSender {
                     let open = self
                         .await_acknowledgement(&mut link.connection, Some(settle), deadline, stats)
                         .await?;
-                    let within = base.batch_offset(link.written);
-                    progress.confirmed = progress.confirmed.max(batch.records_within(within));
+                    progress.confirm_through(batch, base, link.written);
                     if !open && progress.confirmed < batch.records() {
                         return Err(TransportError::ClosedMidBatch);
                     }
@@ -347,8 +354,7 @@ impl SyslogSender {
                 tls_without_client_cert: self.tls_without_client_cert(),
             });
         }
-        let within = base.batch_offset(acknowledged);
-        progress.confirmed = progress.confirmed.max(batch.records_within(within));
+        progress.confirm_through(batch, base, acknowledged);
         match peer {
             // Closed in order having read everything acknowledged: the rest goes on a new one.
             Peer::Closed if progress.confirmed < batch.records() => {
