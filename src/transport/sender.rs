@@ -26,6 +26,12 @@ const SETTLE_MIN: Duration = Duration::from_millis(20);
 const SETTLE_MAX: Duration = Duration::from_millis(250);
 /// Immediate looks at the send queue before the acknowledgement wait starts sleeping.
 const ACK_SPINS: u32 = 200;
+/// Looks a millisecond apart after that (the timer's granularity): an acknowledgement held back by
+/// the receiver (a delayed ACK, a busy reader) mostly comes within a few milliseconds, and a
+/// doubling pause would overshoot it by as much again on every invocation.
+const ACK_POLLS_AT_FIRST_PAUSE: u32 = 16;
+/// The longest pause between looks, for a receiver that is really stalled.
+const ACK_PAUSE_MAX: Duration = Duration::from_millis(20);
 /// More than one TLS record's ciphertext (16 KiB of plaintext and its overhead): plaintext this far
 /// behind the unacknowledged ciphertext is acknowledged whole.
 const TLS_RECORD_BOUND: u64 = 16 * 1024 + 512;
@@ -390,7 +396,9 @@ impl SyslogSender {
                 continue;
             }
             sleep(pause).await;
-            pause = (pause * 2).min(Duration::from_millis(20));
+            if polls > ACK_SPINS + ACK_POLLS_AT_FIRST_PAUSE {
+                pause = (pause * 2).min(ACK_PAUSE_MAX);
+            }
         }
         Ok(())
     }
