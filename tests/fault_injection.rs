@@ -308,7 +308,12 @@ async fn s3_a_receiver_lost_mid_batch_reports_what_it_confirmed() {
     );
     assert_eq!(err.error_type(), "DeliveryFailed");
     let stored = rsyslog.wait_for(delivery.delivered, WAIT);
-    assert!(stored.len() >= delivery.delivered, "{}", stored.len());
+    assert!(
+        stored.len() >= delivery.delivered,
+        "{} stored, {} reported delivered",
+        stored.len(),
+        delivery.delivered
+    );
 }
 
 #[tokio::test]

@@ -32,6 +32,12 @@ const ACK_SPINS: u32 = 200;
 const ACK_POLLS_AT_FIRST_PAUSE: u32 = 16;
 /// The longest pause between looks, for a receiver that is really stalled.
 const ACK_PAUSE_MAX: Duration = Duration::from_millis(20);
+/// Acknowledged is not yet read: the receiver's TCP acknowledges what lands in its socket buffer,
+/// and a receiver that resets the connection loses what it had not read. Between chunks a record
+/// counts only once it is this far behind the acknowledged edge (more than a promptly reading
+/// receiver leaves unread); the batch's last records count once everything is acknowledged and
+/// the connection is still open.
+const UNREAD_ALLOWANCE: u64 = 64 * 1024;
 /// More than one TLS record's ciphertext (16 KiB of plaintext and its overhead): plaintext this far
 /// behind the unacknowledged ciphertext is acknowledged whole.
 const TLS_RECORD_BOUND: u64 = 16 * 1024 + 512;
@@ -360,7 +366,7 @@ impl SyslogSender {
                 tls_without_client_cert: self.tls_without_client_cert(),
             });
         }
-        progress.confirm_through(batch, base, acknowledged);
+        progress.confirm_through(batch, base, acknowledged.saturating_sub(UNREAD_ALLOWANCE));
         match peer {
             // Closed in order having read everything acknowledged: the rest goes on a new one.
             Peer::Closed if progress.confirmed < batch.records() => {
