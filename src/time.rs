@@ -79,9 +79,16 @@ pub fn now_ms() -> i64 {
 /// Appends an RFC 3339 UTC timestamp with a millisecond fraction (`2026-11-22T10:15:30.123Z`);
 /// returns false, writing nothing, when the instant has no four-digit year.
 pub fn push_rfc3339(out: &mut Vec<u8>, epoch_ms: i64) -> bool {
-    let Some(c) = Civil::from_epoch_ms(epoch_ms) else {
+    let Some(text) = rfc3339_text(epoch_ms) else {
         return false;
     };
+    out.extend_from_slice(&text);
+    true
+}
+
+/// The text [`push_rfc3339`] writes, as a value; `None` outside years 0000–9999.
+pub fn rfc3339_text(epoch_ms: i64) -> Option<[u8; RFC3339_LEN]> {
+    let c = Civil::from_epoch_ms(epoch_ms)?;
     // Filled in place and appended at once: one record, one timestamp, no digit-by-digit pushes.
     let mut text = *b"0000-00-00T00:00:00.000Z";
     let fields: [(usize, usize, u32); 7] = [
@@ -99,8 +106,19 @@ pub fn push_rfc3339(out: &mut Vec<u8>, epoch_ms: i64) -> bool {
             value /= 10;
         }
     }
-    out.extend_from_slice(&text);
-    true
+    Some(text)
+}
+
+/// Bytes of `2026-11-22T10:15:30.123Z`.
+pub const RFC3339_LEN: usize = 24;
+
+/// Writes the millisecond digits of an RFC 3339 text made by [`rfc3339_text`] (their place is
+/// fixed: `.mmmZ` ends it).
+pub fn set_rfc3339_millis(text: &mut [u8; RFC3339_LEN], epoch_ms: i64) {
+    let millis = epoch_ms.rem_euclid(1_000) as u16;
+    text[20] = b'0' + (millis / 100) as u8;
+    text[21] = b'0' + (millis / 10 % 10) as u8;
+    text[22] = b'0' + (millis % 10) as u8;
 }
 
 /// [`push_rfc3339`] as a string; `None` outside years 0000–9999.

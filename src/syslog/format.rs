@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::sanitize::{push_header_field, push_organisation, push_prefix_value, push_sd_value};
-use super::timestamp::{push_decimal, push_rfc3164, push_rfc5424};
+use super::timestamp::{Clock, push_decimal, push_rfc3164, push_rfc5424};
 use super::{Batch, Framing, SyslogFormat, SyslogSettings};
 use crate::record::{Origin, Record};
 
@@ -37,6 +37,7 @@ pub struct Formatter {
 pub struct Scratch {
     head: Vec<u8>,
     template: Option<Template>,
+    clock: Clock,
 }
 
 #[derive(Debug)]
@@ -100,13 +101,17 @@ impl Formatter {
         scratch: &mut Scratch,
         out: &mut Vec<u8>,
     ) -> Result<usize, FormatError> {
-        let Scratch { head, template } = scratch;
+        let Scratch {
+            head,
+            template,
+            clock,
+        } = scratch;
         head.clear();
         match self.template(record, template) {
             Some((template, id)) => {
                 self.push_pri(record, head);
                 head.extend_from_slice(b"1 ");
-                push_rfc5424(head, record.timestamp_ms);
+                clock.push_rfc5424(head, record.timestamp_ms);
                 head.extend_from_slice(&template.before_id);
                 push_sd_value(head, id);
                 head.extend_from_slice(&template.after_id);

@@ -1,10 +1,37 @@
 //! Syslog timestamps (RFC 5424 and RFC 3164), written without allocation.
 
-use crate::time::{Civil, push_clock, push_digits, push_rfc3339};
+use crate::time::{Civil, RFC3339_LEN, push_clock, push_rfc3339, rfc3339_text, set_rfc3339_millis};
 
 /// Appends `value` in decimal.
 pub fn push_decimal(out: &mut Vec<u8>, value: u64) {
-    push_digits(out, value, 1);
+    out.extend_from_slice(itoa::Buffer::new().format(value).as_bytes());
+}
+
+/// The RFC 5424 text of the last second written: the records of one batch mostly share their
+/// seconds, and then only the milliseconds change.
+#[derive(Debug, Clone, Default)]
+pub struct Clock {
+    last: Option<(i64, [u8; RFC3339_LEN])>,
+}
+
+impl Clock {
+    /// Appends what [`push_rfc5424`] would.
+    pub fn push_rfc5424(&mut self, out: &mut Vec<u8>, epoch_ms: i64) {
+        let second = epoch_ms.div_euclid(1_000);
+        match &mut self.last {
+            Some((cached, text)) if *cached == second => {
+                set_rfc3339_millis(text, epoch_ms);
+                out.extend_from_slice(text);
+            }
+            last => match rfc3339_text(epoch_ms) {
+                Some(text) => {
+                    out.extend_from_slice(&text);
+                    *last = Some((second, text));
+                }
+                None => out.push(b'-'),
+            },
+        }
+    }
 }
 
 /// Appends an RFC 5424 / RFC 3339 timestamp with a millisecond fraction (`2026-11-22T10:15:30.123Z`),
@@ -47,6 +74,7 @@ pub fn push_rfc3164(out: &mut Vec<u8>, epoch_ms: i64) {
 mod tests {
     use super::*;
     use crate::time::MAX_MS;
+    use proptest::strategy::Strategy;
 
     fn rfc5424(ms: i64) -> String {
         let mut out = Vec::new();
@@ -67,6 +95,28 @@ mod tests {
         assert_eq!(rfc5424(951_782_400_000), "2000-02-29T00:00:00.000Z");
         assert_eq!(rfc5424(MAX_MS), "9999-12-31T23:59:59.999Z");
         assert_eq!(rfc5424(-1), "1969-12-31T23:59:59.999Z");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_clock_writes_what_each_instant_would_alone(
+            instants in proptest::collection::vec(
+                proptest::prop_oneof![
+                    // Runs within a few seconds (the cache's case), and anything at all.
+                    (1_795_000_000_000i64..1_795_000_004_000).boxed(),
+                    (-62_167_219_200_000i64..MAX_MS).boxed(),
+                    proptest::prelude::any::<i64>().boxed(),
+                ],
+                1..64,
+            )
+        ) {
+            let mut clock = Clock::default();
+            for ms in instants {
+                let mut cached = Vec::new();
+                clock.push_rfc5424(&mut cached, ms);
+                proptest::prop_assert_eq!(String::from_utf8(cached).unwrap(), rfc5424(ms));
+            }
+        }
     }
 
     #[test]
