@@ -19,6 +19,7 @@ use aws_syslog_forwarder::config::{Destination, FilterSettings, TlsSettings, Tra
 use aws_syslog_forwarder::filters::{Filters, Rule};
 use aws_syslog_forwarder::findings::{FindingsSource, StaticFindings};
 use aws_syslog_forwarder::handler::Forwarder;
+use aws_syslog_forwarder::sources::s3::S3Objects;
 use aws_syslog_forwarder::syslog::SyslogSettings;
 use aws_syslog_forwarder::transport::{RelpSender, Sink, SyslogSender};
 use workload::Payload;
@@ -600,6 +601,11 @@ fn init_ms(sink_port: u16) -> f64 {
 
 /// Peak RSS (MiB) of the release binary replaying `event` (written to `name`) to the sink.
 fn peak_rss_mib(event: &str, name: &str, sink_port: u16) -> f64 {
+    peak_rss_with(event, name, sink_port, &[])
+}
+
+/// [`peak_rss_mib`] with more environment for the binary (an S3 endpoint, say).
+fn peak_rss_with(event: &str, name: &str, sink_port: u16, env: &[(&str, String)]) -> f64 {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-tmp");
     std::fs::create_dir_all(&dir).expect("bench dir");
     let file = dir.join(name);
@@ -611,6 +617,7 @@ fn peak_rss_mib(event: &str, name: &str, sink_port: u16) -> f64 {
     lambda_env(&mut command, "", sink_port);
     command
         .env_remove("AWS_LAMBDA_RUNTIME_API")
+        .envs(env.iter().map(|(k, v)| (k, v)))
         .arg("-f")
         .arg("%M")
         .arg("-o")
@@ -629,6 +636,161 @@ fn peak_rss_mib(event: &str, name: &str, sink_port: u16) -> f64 {
         .expect("max RSS in KiB");
     let _ = std::fs::remove_file(&file);
     kib / 1024.0
+}
+
+/// A small stand-in for S3 on loopback: every GET (any bucket, any key) is answered with the same
+/// object, on kept-alive connections as the SDK expects.
+struct ObjectStub {
+    endpoint: String,
+}
+
+impl ObjectStub {
+    fn start(object: Arc<Vec<u8>>) -> ObjectStub {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind loopback");
+        let port = listener.local_addr().expect("local addr").port();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let object = Arc::clone(&object);
+                std::thread::spawn(move || serve_object(stream, &object));
+            }
+        });
+        ObjectStub {
+            endpoint: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// The environment that points the SDK chain of the release binary at the stub.
+    fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ENDPOINT_URL_S3", self.endpoint.clone()),
+            ("AWS_REGION", "us-east-1".into()),
+            ("AWS_ACCESS_KEY_ID", "bench".into()),
+            ("AWS_SECRET_ACCESS_KEY", "bench".into()),
+            ("AWS_EC2_METADATA_DISABLED", "true".into()),
+        ]
+    }
+
+    fn client(&self) -> aws_sdk_s3::Client {
+        let config = aws_sdk_s3::Config::builder()
+            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_sdk_s3::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_s3::config::Credentials::new(
+                "bench", "bench", None, None, "bench",
+            ))
+            .force_path_style(true)
+            .build();
+        aws_sdk_s3::Client::from_conf(config)
+    }
+}
+
+fn serve_object(mut stream: TcpStream, object: &[u8]) {
+    let mut request = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let end = loop {
+            if let Some(at) = request.windows(4).position(|w| w == b"\r\n\r\n") {
+                break at + 4;
+            }
+            match stream.read(&mut buf) {
+                Ok(0) | Err(_) => return,
+                Ok(n) => request.extend_from_slice(&buf[..n]),
+            }
+        };
+        request.drain(..end);
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nContent-Type: application/octet-stream\r\n\
+             Last-Modified: Sun, 22 Nov 2026 10:20:00 GMT\r\nETag: \"bench\"\r\n\r\n",
+            object.len()
+        );
+        if stream.write_all(head.as_bytes()).is_err() || stream.write_all(object).is_err() {
+            return;
+        }
+    }
+}
+
+/// An S3 event notification naming one object, as S3 invokes the function.
+fn s3_notification(key: &str, size: usize) -> String {
+    serde_json::json!({"Records": [{"eventVersion": "2.1", "eventSource": "aws:s3",
+        "awsRegion": "us-east-1", "eventTime": "2026-11-22T10:20:00.000Z",
+        "eventName": "ObjectCreated:Put",
+        "s3": {"bucket": {"name": "org-trail-logs"}, "object": {"key": key, "size": size}}}]})
+    .to_string()
+}
+
+/// The S3 rows: a 100 MB (decompressed) CloudTrail log file forwarded in-process from the stand-in
+/// for S3, and the peak RSS of the release binary replaying the notifications of it and of a
+/// 200 MB one.
+struct S3Rows {
+    row: Row,
+    rss_100: f64,
+    rss_200: f64,
+    big_bytes: usize,
+}
+
+fn s3_rows(tcp: &DiscardSink) -> S3Rows {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let key = "AWSLogs/o-a1b2c3d4e5/123456789012/CloudTrail/us-east-1/2026/11/22/trail.json.gz";
+    let object = workload::cloudtrail_object(100_000_000);
+    let compressed = object.compressed.len();
+    let stub = ObjectStub::start(Arc::new(object.compressed));
+    let event = s3_notification(key, compressed);
+    let plain = forwarder(StaticFindings::default(), tcp.port, None)
+        .with_objects(S3Objects::with_client(stub.client()));
+    let deadline = || tokio::time::Instant::now() + Duration::from_secs(300);
+    let time = median(|| {
+        let outcome = runtime
+            .block_on(plain.forward(&event, deadline()))
+            .expect("forward");
+        assert_eq!(
+            outcome.delivered, object.events,
+            "every record of the object"
+        );
+    });
+    let rss_100 = peak_rss_with(&event, "s3-100mb.json", tcp.port, &stub.env());
+    let row = Row {
+        name: format!(
+            "s3_cloudtrail_100mb/pipeline_tcp ({:.1} MB gzip object)",
+            compressed as f64 / 1e6
+        ),
+        time,
+        log_bytes: object.decompressed_bytes,
+        events: object.events,
+        limit: None,
+    };
+    let big = workload::cloudtrail_object(200_000_000);
+    let big_event = s3_notification(key, big.compressed.len());
+    let big_bytes = big.decompressed_bytes;
+    let big_stub = ObjectStub::start(Arc::new(big.compressed));
+    let rss_200 = peak_rss_with(&big_event, "s3-200mb.json", tcp.port, &big_stub.env());
+    S3Rows {
+        row,
+        rss_100,
+        rss_200,
+        big_bytes,
+    }
+}
+
+fn s3_report(s3: &S3Rows) -> String {
+    format!(
+        "\n### S3 objects\n\n\
+         A CloudTrail log file (`{{\"Records\":[…]}}`, gzip) of CloudTrail-like records served by a \
+         loopback stand-in for S3 and read by the SDK client as it arrives. MB/s of decompressed data \
+         in-process; peak RSS of the release binary replaying the S3 notification.\n\n\
+         | row | median | MB/s | events/s | peak RSS |\n|---|---:|---:|---:|---:|\n\
+         | {} | {:.0} ms | {:.1} | {:.0} | {:.1} MiB |\n\
+         | s3_cloudtrail_{:.0}mb/replay (peak RSS only) | | | | {:.1} MiB (target ≤ 48 MiB) |\n",
+        s3.row.name,
+        s3.row.time.as_secs_f64() * 1_000.0,
+        s3.row.mb_per_s(),
+        s3.row.events_per_s(),
+        s3.rss_100,
+        s3.big_bytes as f64 / 1e6,
+        s3.rss_200,
+    )
 }
 
 /// One payload size of the memory rows.
@@ -898,6 +1060,11 @@ fn main() {
         print!("{}", overhead_lines(&overheads));
         return;
     }
+    // `cargo bench --bench pipeline -- s3`: only the S3 object rows.
+    if filter.as_deref() == Some("s3") {
+        print!("{}", s3_report(&s3_rows(&sinks.tcp)));
+        return;
+    }
     let small = workload::small_lines();
 
     let whole = filter.is_none();
@@ -908,6 +1075,7 @@ fn main() {
     let mut kinesis_rss = None;
     let mut overheads = Vec::new();
     let mut sizes = Vec::new();
+    let mut s3 = None;
     if whole {
         let (filtered, found) = filter_rows(&cloudtrail, &sinks.tcp);
         rows.extend(filtered);
@@ -917,6 +1085,7 @@ fn main() {
         rows.push(kinesis);
         kinesis_rss = Some(rss);
         sizes = size_rows(&sinks.tcp);
+        s3 = Some(s3_rows(&sinks.tcp));
     }
 
     let find = |name: &str| rows.iter().find(|r| r.name == name);
@@ -974,6 +1143,9 @@ fn main() {
     let (rss_8, rss_60) = (rss_at(8.0), rss_at(60.0));
     if !sizes.is_empty() {
         report.push_str(&size_report(&sizes));
+    }
+    if let Some(s3) = &s3 {
+        report.push_str(&s3_report(s3));
     }
     if let Some(ct) = find("cloudtrail/pipeline_tcp") {
         report.push_str(&cost_report(ct));
