@@ -9,7 +9,7 @@ pub fn push_decimal(out: &mut Vec<u8>, value: u64) {
 
 /// The RFC 5424 text of the last second written: the records of one batch mostly share their
 /// seconds, and then only the milliseconds change.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Default)]
 pub struct Clock {
     last: Option<(i64, [u8; RFC3339_LEN])>,
 }

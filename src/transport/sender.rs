@@ -33,10 +33,10 @@ const ACK_POLLS_AT_FIRST_PAUSE: u32 = 16;
 /// The longest pause between looks, for a receiver that is really stalled.
 const ACK_PAUSE_MAX: Duration = Duration::from_millis(20);
 /// Acknowledged is not yet read: the receiver's TCP acknowledges what lands in its socket buffer,
-/// and a receiver that resets the connection loses what it had not read. Between chunks a record
-/// counts only once it is this far behind the acknowledged edge (more than a promptly reading
-/// receiver leaves unread); the batch's last records count once everything is acknowledged and
-/// the connection is still open.
+/// and a receiver that resets the connection loses what it had not read. Between chunks, on an open
+/// connection, a record counts only once it is this far behind the acknowledged edge (more than a
+/// promptly reading receiver leaves unread); the batch's last records count once everything is
+/// acknowledged and the connection is still open.
 const UNREAD_ALLOWANCE: u64 = 64 * 1024;
 /// More than one TLS record's ciphertext (16 KiB of plaintext and its overhead): plaintext this far
 /// behind the unacknowledged ciphertext is acknowledged whole.
@@ -366,7 +366,14 @@ impl SyslogSender {
                 tls_without_client_cert: self.tls_without_client_cert(),
             });
         }
-        progress.confirm_through(batch, base, acknowledged.saturating_sub(UNREAD_ALLOWANCE));
+        // An orderly close means the receiver read all it was sent (with unread data it resets):
+        // only an open connection may still hold acknowledged bytes unread.
+        let unread = if peer == Peer::Open {
+            UNREAD_ALLOWANCE
+        } else {
+            0
+        };
+        progress.confirm_through(batch, base, acknowledged.saturating_sub(unread));
         match peer {
             // Closed in order having read everything acknowledged: the rest goes on a new one.
             Peer::Closed if progress.confirmed < batch.records() => {
