@@ -17,9 +17,9 @@ use crate::syslog::Batch;
 
 /// Bytes handed to the socket per write; acknowledgements are looked at between chunks.
 const CHUNK: usize = 256 * 1024;
-/// Bytes written but not yet acknowledged before the next write waits: about what a reset makes
-/// us send again.
-const MAX_UNCONFIRMED: usize = 1024 * 1024;
+/// Bytes written but not yet acknowledged before the next write waits. With the unread allowance
+/// below it makes 1 MiB: about what a reset makes us send again.
+const MAX_UNCONFIRMED: usize = 1024 * 1024 - UNREAD_ALLOWANCE as usize;
 /// How long a new connection must stay open after its first data (its own connect time, within
 /// these bounds): paid once per new connection, not per invocation.
 const SETTLE_MIN: Duration = Duration::from_millis(20);
