@@ -206,19 +206,24 @@ async fn s3_reset_mid_batch_resends_on_a_new_connection() {
     );
 }
 
-/// Records confirmed before a reset are not sent again: only what followed the last confirmed
-/// segment (about 1 MiB) is resent.
-#[tokio::test]
-async fn s3_a_reset_after_confirmed_segments_resends_only_the_unconfirmed_rest() {
+/// One reset after `reset_after` bytes of the first connection, while `count` records (more than
+/// `min_bytes` formatted) are delivered: everything arrives on the reconnect, none lost or forged.
+/// Returns the duplicates stored and the bytes of one record.
+async fn reset_once_then_delivered(
+    reset_after: usize,
+    count: usize,
+    min_bytes: usize,
+) -> (usize, usize) {
     let rsyslog = Rsyslog::start();
-    let proxy = FaultyProxy::start(rsyslog.tcp_port, vec![Fault::ResetAfter(2_600_000)]);
+    let proxy = FaultyProxy::start(rsyslog.tcp_port, vec![Fault::ResetAfter(reset_after)]);
     let forwarder = forwarder(&tcp(proxy.port()), settings());
-    let count = 8_000;
     let raw = large_subscription(count);
     let expected = expected_messages(&forwarder, &raw).await;
     let batch_bytes: usize = expected.iter().map(|m| m.len() + 6).sum();
-    let per_record = batch_bytes / count;
-    assert!(batch_bytes > 4_000_000, "{batch_bytes} bytes");
+    assert!(
+        batch_bytes > min_bytes,
+        "{batch_bytes} bytes, wanted more than {min_bytes}"
+    );
 
     let outcome = forwarder
         .forward(&raw, deadline())
@@ -230,6 +235,14 @@ async fn s3_a_reset_after_confirmed_segments_resends_only_the_unconfirmed_rest()
     // Let any resent duplicates land before counting them.
     let stored = rsyslog.wait_for(stored.len() + 1, Duration::from_secs(1));
     let duplicates = assert_none_lost_none_forged(&stored, &expected);
+    (duplicates, batch_bytes / count)
+}
+
+/// Records confirmed before a reset are not sent again: only what followed the last confirmed
+/// segment (about 1 MiB) is resent.
+#[tokio::test]
+async fn s3_a_reset_after_confirmed_segments_resends_only_the_unconfirmed_rest() {
+    let (duplicates, per_record) = reset_once_then_delivered(2_600_000, 8_000, 4_000_000).await;
     let first_connection_records = 2_600_000 / per_record;
     assert!(
         duplicates * per_record <= 1_100_000 && duplicates < first_connection_records / 2,
@@ -243,28 +256,8 @@ async fn s3_a_reset_after_confirmed_segments_resends_only_the_unconfirmed_rest()
 /// bound on bytes written but unacknowledged (1 MiB and one chunk), not a batch.
 #[tokio::test]
 async fn s3_a_reset_in_a_later_batch_resends_only_what_was_unacknowledged() {
-    let rsyslog = Rsyslog::start();
-    let proxy = FaultyProxy::start(rsyslog.tcp_port, vec![Fault::ResetAfter(6_000_000)]);
-    let forwarder = forwarder(&tcp(proxy.port()), settings());
-    let count = 16_000;
-    let raw = large_subscription(count);
-    let expected = expected_messages(&forwarder, &raw).await;
-    let batch_bytes: usize = expected.iter().map(|m| m.len() + 6).sum();
-    let per_record = batch_bytes / count;
-    assert!(
-        batch_bytes > 8_400_000,
-        "more than two batches: {batch_bytes} bytes"
-    );
-
-    let outcome = forwarder
-        .forward(&raw, deadline())
-        .await
-        .expect("delivered after the reset");
-    assert_eq!(outcome.delivered, count);
-    assert_eq!(proxy.connections(), 2, "one reset, one reconnect");
-    let stored = rsyslog.wait_for(count, WAIT);
-    let stored = rsyslog.wait_for(stored.len() + 1, Duration::from_secs(1));
-    let duplicates = assert_none_lost_none_forged(&stored, &expected);
+    // More than two batches.
+    let (duplicates, per_record) = reset_once_then_delivered(6_000_000, 16_000, 8_400_000).await;
     assert!(
         duplicates * per_record <= 1_400_000,
         "{duplicates} duplicates ({} bytes): resent more than was unacknowledged",
