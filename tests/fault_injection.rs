@@ -235,7 +235,12 @@ async fn reset_once_then_delivered(
     // Let any resent duplicates land before counting them.
     let stored = rsyslog.wait_for(stored.len() + 1, Duration::from_secs(1));
     let duplicates = assert_none_lost_none_forged(&stored, &expected);
-    (duplicates, batch_bytes / count)
+    let per_record = batch_bytes / count;
+    eprintln!(
+        "reset after {reset_after} bytes: {duplicates} duplicates, {} bytes resent",
+        duplicates * per_record
+    );
+    (duplicates, per_record)
 }
 
 /// Records confirmed before a reset are not sent again: only what followed the last confirmed

@@ -17,9 +17,14 @@ use crate::syslog::Batch;
 
 /// Bytes handed to the socket per write; acknowledgements are looked at between chunks.
 const CHUNK: usize = 256 * 1024;
-/// Bytes written but not yet acknowledged before the next write waits. With the unread allowance
-/// below it makes 1 MiB: about what a reset makes us send again.
+/// Bytes written but not yet acknowledged, counting the chunk about to be written: a chunk waits
+/// until it fits. With the unread allowance below it bounds what a reset makes us send again to
+/// 1 MiB (and the rest of one record).
 const MAX_UNCONFIRMED: usize = 1024 * 1024 - UNREAD_ALLOWANCE as usize;
+const _: () = assert!(
+    MAX_UNCONFIRMED > CHUNK,
+    "a chunk must fit in what may be unacknowledged"
+);
 /// How long a new connection must stay open after its first data (its own connect time, within
 /// these bounds): paid once per new connection, not per invocation.
 const SETTLE_MIN: Duration = Duration::from_millis(20);
@@ -315,6 +320,14 @@ impl SyslogSender {
         };
         progress.base = Some(base);
         for chunk in batch.bytes()[from..].chunks(CHUNK) {
+            if progress.settle.is_none() {
+                // What a reset would make us send again stays bounded, this chunk included: a
+                // receiver slower than us is waited for before the chunk is written.
+                let allowed = MAX_UNCONFIRMED - chunk.len();
+                self.await_unacknowledged(&link.connection, allowed, deadline)
+                    .await?;
+                self.note_acknowledged(link, batch, base, progress)?;
+            }
             let write_budget = budget(self.write_timeout, deadline)?;
             match timeout(write_budget, link.connection.write_chunk(chunk)).await {
                 Ok(Ok(())) => {}
@@ -323,24 +336,15 @@ impl SyslogSender {
             }
             link.written += chunk.len() as u64;
             stats.bytes_sent += chunk.len() as u64;
-            match progress.settle.take() {
-                None => {
-                    // What a reset would make us send again stays bounded: a receiver slower
-                    // than us is waited for.
-                    self.await_unacknowledged(&link.connection, MAX_UNCONFIRMED, deadline)
-                        .await?;
-                    self.note_acknowledged(link, batch, base, progress)?;
-                }
-                // A new connection's first data waits for the receiver's verdict (it may accept
-                // and then refuse us); after that, acknowledgements count as they come.
-                Some(settle) => {
-                    let open = self
-                        .await_acknowledgement(&mut link.connection, Some(settle), deadline, stats)
-                        .await?;
-                    progress.confirm_through(batch, base, link.written);
-                    if !open && progress.confirmed < batch.records() {
-                        return Err(TransportError::ClosedMidBatch);
-                    }
+            // A new connection's first data waits for the receiver's verdict (it may accept and
+            // then refuse us); after that, acknowledgements count as they come.
+            if let Some(settle) = progress.settle.take() {
+                let open = self
+                    .await_acknowledgement(&mut link.connection, Some(settle), deadline, stats)
+                    .await?;
+                progress.confirm_through(batch, base, link.written);
+                if !open && progress.confirmed < batch.records() {
+                    return Err(TransportError::ClosedMidBatch);
                 }
             }
         }
