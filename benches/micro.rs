@@ -11,6 +11,7 @@ use aws_syslog_forwarder::findings::{FindingsSource, StaticFindings};
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::sources::Limits;
 use aws_syslog_forwarder::sources::cloudwatch::{EventBuf, LogStream};
+use aws_syslog_forwarder::sources::json_text::{Stop, Unescaper};
 use aws_syslog_forwarder::syslog::SyslogSettings;
 use aws_syslog_forwarder::transport::{Sink, WriterSink};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
@@ -104,6 +105,31 @@ fn stages(c: &mut Criterion) {
                     .expect("log data")
                     .log_events
                     .len()
+            })
+        });
+        // The message strings, unescaped into one reused buffer from the decompressed document as
+        // the scanner sees it: from just after the opening quote, up to 8 KiB of what follows.
+        let messages: Vec<&[u8]> = serde_json::from_slice::<BorrowedLogData>(&json)
+            .expect("log data")
+            .log_events
+            .iter()
+            .map(|e| {
+                let start = e.message.get().as_ptr() as usize - json.as_ptr() as usize + 1;
+                &json[start..json.len().min(start + 8192)]
+            })
+            .collect();
+        group.bench_function("unescape", |b| {
+            let mut out = Vec::new();
+            let mut unescaper = Unescaper::default();
+            b.iter(|| {
+                let mut total = 0;
+                for raw in &messages {
+                    out.clear();
+                    let (used, stop) = unescaper.unescape(raw, &mut out);
+                    assert_eq!(stop, Stop::Quote);
+                    total += used + out.len();
+                }
+                total
             })
         });
         let records = runtime

@@ -14,7 +14,7 @@ use serde::de::IgnoredAny;
 use super::{DecodeError, LogEvent, decode_gzip};
 use crate::sources::Limits;
 use crate::sources::input::{Input, InputError};
-use crate::sources::json_text::{self, Stop};
+use crate::sources::json_text::{Stop, Unescaper};
 
 /// The metadata of a subscription payload, known before its first log event.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -64,6 +64,7 @@ struct Scanner<'a> {
     input: Input<MultiGzDecoder<&'a [u8]>>,
     /// Whether the next element is the first of `logEvents`.
     first: bool,
+    unescaper: Unescaper,
 }
 
 /// Why the scanner hands over to serde.
@@ -83,7 +84,11 @@ impl<'a> LogStream<'a> {
             limits.max_decompressed_bytes,
             buffer,
         );
-        let mut scanner = Scanner { input, first: true };
+        let mut scanner = Scanner {
+            input,
+            first: true,
+            unescaper: Unescaper::default(),
+        };
         let mut stream = LogStream {
             compressed,
             limits,
@@ -577,7 +582,7 @@ impl Scanner<'_> {
             let rest = window.get(from..).unwrap_or_default();
             // Bounded pieces keep the output's reserve small and the length bound checked.
             let piece = &rest[..rest.len().min(PIECE)];
-            let (used, stop) = json_text::unescape(piece, out);
+            let (used, stop) = self.unescaper.unescape(piece, out);
             from += used;
             match stop {
                 Stop::Quote => return Ok(Scanned::End(from)),
