@@ -235,11 +235,21 @@ fn destination(port: u16, ca_pem: Option<&str>) -> Destination {
 }
 
 /// Median wall time of `run` over at least 5 and at most 40 runs (about 3 s), after one warm-up.
+/// `BENCH_RUNS=N`: exactly N timed runs of each row, whatever they take (for counting work under
+/// a profiler such as callgrind, where time says little).
+fn fixed_runs() -> Option<usize> {
+    std::env::var("BENCH_RUNS").ok()?.parse().ok()
+}
+
 fn median(mut run: impl FnMut()) -> Duration {
     run();
     let started = Instant::now();
     let mut times = Vec::new();
-    while times.len() < 5 || (times.len() < 40 && started.elapsed() < Duration::from_secs(3)) {
+    let enough = |n: usize| match fixed_runs() {
+        Some(runs) => n >= runs,
+        None => n >= 5 && (n >= 40 || started.elapsed() >= Duration::from_secs(3)),
+    };
+    while !enough(times.len()) {
         let t = Instant::now();
         run();
         times.push(t.elapsed());
@@ -255,7 +265,11 @@ fn paired_medians(mut base: impl FnMut(), mut other: impl FnMut()) -> (Duration,
     other();
     let started = Instant::now();
     let (mut bases, mut others) = (Vec::new(), Vec::new());
-    while bases.len() < 9 || (bases.len() < 60 && started.elapsed() < Duration::from_secs(6)) {
+    let enough = |n: usize| match fixed_runs() {
+        Some(runs) => n >= runs,
+        None => n >= 9 && (n >= 60 || started.elapsed() >= Duration::from_secs(6)),
+    };
+    while !enough(bases.len()) {
         let t = Instant::now();
         base();
         bases.push(t.elapsed());
