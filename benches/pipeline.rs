@@ -1,7 +1,10 @@
 //! End-to-end throughput against the physical limit, cold start, peak memory and package size.
 //! `make bench` runs it; it prints a table and a final machine-readable `BENCH …` line, and writes
 //! the report to `$BENCH_REPORT` when set. `cargo bench --bench pipeline -- relp` runs only the
-//! rows whose name contains `relp` and the TCP rows they are compared with.
+//! rows whose name contains `relp` and the TCP rows they are compared with. With `BENCH_RUNS=N`
+//! each row runs exactly N times (after its warm-up), so that work can be counted under a profiler
+//! (`valgrind --tool=callgrind`): instructions per invocation hold where times on a shared machine
+//! do not.
 
 #[path = "common/workload.rs"]
 mod workload;
