@@ -28,7 +28,7 @@ const CHUNK_OUTPUT: usize = CHUNK + 4 + COPY;
 /// word) and the escape's character.
 const STEP_OUTPUT: usize = WORD + 4;
 
-/// Where [`unescape`] stopped.
+/// Where [`Unescaper::unescape`] stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Stop {
     /// At the closing quote, the byte just past what was consumed.
@@ -40,17 +40,8 @@ pub enum Stop {
     Invalid,
 }
 
-/// Unescapes string contents (from just after the opening quote) onto `out`, up to the closing
-/// quote, the end of `raw`, or the first thing that is not valid JSON. Returns how many bytes of
-/// `raw` it consumed (whole escapes only) and why it stopped. Bytes at or above 0x80 are copied as
-/// they are: the caller checks UTF-8 once on the result (escapes are ASCII and stand for whole
-/// characters, so the result is valid exactly when `raw` is).
-pub fn unescape(raw: &[u8], out: &mut Vec<u8>) -> (usize, Stop) {
-    Unescaper::default().unescape(raw, out)
-}
-
-/// [`unescape`] with its output block kept from one string to the next (a scanner unescapes
-/// thousands of short strings per payload).
+/// Unescapes JSON string contents, its output block kept from one string to the next (a scanner
+/// unescapes thousands of short strings per payload).
 pub struct Unescaper {
     /// The text is built here and appended to the caller's vector a block at a time: the output
     /// position stays in a register, and no store checks the vector's capacity.
@@ -64,7 +55,11 @@ impl Default for Unescaper {
 }
 
 impl Unescaper {
-    /// See [`unescape`].
+    /// Unescapes string contents (from just after the opening quote) onto `out`, up to the closing
+    /// quote, the end of `raw`, or the first thing that is not valid JSON. Returns how many bytes of
+    /// `raw` it consumed (whole escapes only) and why it stopped. Bytes at or above 0x80 are copied as
+    /// they are: the caller checks UTF-8 once on the result (escapes are ASCII and stand for whole
+    /// characters, so the result is valid exactly when `raw` is).
     pub fn unescape(&mut self, raw: &[u8], out: &mut Vec<u8>) -> (usize, Stop) {
         let block = &mut self.block;
         let mut o = 0;
@@ -132,7 +127,7 @@ impl Unescaper {
                 if let Some(word) = raw.get(i..).and_then(|rest| rest.first_chunk::<WORD>()) {
                     // The whole word is stored; only the bytes before a special one are kept.
                     block[o..o + WORD].copy_from_slice(word);
-                    let special = special_bytes(u64::from_le_bytes(*word));
+                    let special = exact_special_bytes(u64::from_le_bytes(*word));
                     if special == 0 {
                         i += WORD;
                         o += WORD;
@@ -214,15 +209,6 @@ fn byte_flags_to_bits(flags: u64) -> u64 {
     ((flags >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
-/// A flag (the high bit) in each byte of `word` that is `"`, `\` or a control character (below
-/// 0x20). Borrows can flag bytes above a true hit, never below one.
-fn special_bytes(word: u64) -> u64 {
-    let quote = word ^ (ONES * u64::from(b'"'));
-    let backslash = word ^ (ONES * u64::from(b'\\'));
-    let zero_in = |v: u64| v.wrapping_sub(ONES) & !v;
-    (zero_in(quote) | zero_in(backslash) | (word.wrapping_sub(ONES * 0x20) & !word)) & HIGHS
-}
-
 fn is_special(b: u8) -> bool {
     b == b'"' || b == b'\\' || b < 0x20
 }
@@ -284,6 +270,10 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+
+    fn unescape(raw: &[u8], out: &mut Vec<u8>) -> (usize, Stop) {
+        Unescaper::default().unescape(raw, out)
+    }
 
     /// What serde_json makes of the same contents between quotes.
     fn reference(raw: &[u8]) -> Option<String> {
@@ -364,14 +354,18 @@ mod tests {
             for at in 0..WORD {
                 let mut word = *b"abcdefgh";
                 word[at] = special;
-                // Bytes above a hit may be anything, the one that can borrow included.
+                // Bytes above a hit may be anything (the flags are exact; they once borrowed).
                 word[at + 1..].fill(0x00);
-                let flags = special_bytes(u64::from_le_bytes(word));
+                let flags = exact_special_bytes(u64::from_le_bytes(word));
                 assert_eq!((flags.trailing_zeros() / 8) as usize, at, "{word:?}");
             }
         }
         for b in (0x20u8..=0xff).filter(|&b| b != b'"' && b != b'\\') {
-            assert_eq!(special_bytes(u64::from_le_bytes([b; WORD])), 0, "{b:#x}");
+            assert_eq!(
+                exact_special_bytes(u64::from_le_bytes([b; WORD])),
+                0,
+                "{b:#x}"
+            );
         }
     }
 
