@@ -66,7 +66,10 @@ fn discard(stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, counter: &
             let Ok(connection) = rustls::ServerConnection::new(config) else {
                 return;
             };
-            Box::new(rustls::StreamOwned::new(connection, stream))
+            // Reads the socket in large pieces (rustls alone asks for 4 KiB at a time), as a
+            // receiver built for throughput would, so that the row measures the sender.
+            let buffered = BufferedSocket(std::io::BufReader::with_capacity(256 * 1024, stream));
+            Box::new(rustls::StreamOwned::new(connection, buffered))
         }
     };
     while let Ok(n) = reader.read(&mut buf) {
@@ -74,6 +77,24 @@ fn discard(stream: TcpStream, tls: Option<Arc<rustls::ServerConfig>>, counter: &
             return;
         }
         counter.fetch_add(n as u64, Ordering::Release);
+    }
+}
+
+/// A socket read through a large buffer and written directly (TLS handshake answers).
+struct BufferedSocket(std::io::BufReader<TcpStream>);
+
+impl Read for BufferedSocket {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.0.read(buf)
+    }
+}
+
+impl Write for BufferedSocket {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.get_mut().write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.get_mut().flush()
     }
 }
 
