@@ -417,7 +417,46 @@ fn log_rows(
     // Every message answered by the receiving application, the default window in flight.
     let relp = relp_forwarder(StaticFindings::default(), sinks.relp.port);
     pipeline("pipeline_relp", &relp);
+    // What TLS itself costs: the limit's gunzip and write, the write encrypted by the same rustls
+    // client the forwarder uses. Beside the plain limit, like the pipeline rows.
+    if paired && wanted("limit_tls") {
+        let tls = &sinks.tls;
+        let mut stream = tls_client(tls.port, &sinks.pki.ca_pem);
+        let mut limit_tls = || {
+            let before = tls.received.load(Ordering::Acquire);
+            let text = gunzip(&payload.compressed);
+            stream.write_all(&text).expect("write");
+            stream.flush().expect("flush");
+            tls.wait_for(before + text.len() as u64);
+        };
+        let (limit_time, time) = paired_medians(&mut limit, &mut limit_tls);
+        rows.push(Row {
+            limit: Some(limit_time),
+            ..row("limit_tls", time)
+        });
+    }
     rows
+}
+
+/// A blocking rustls client of the TLS sink, configured as the forwarder's own (same provider and
+/// protocol versions, the bench's CA).
+fn tls_client(port: u16, ca_pem: &str) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, ServerName};
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
+        roots.add(cert.expect("CA PEM")).expect("CA");
+    }
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+        .expect("versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    let name = ServerName::try_from("localhost").expect("server name");
+    let connection = rustls::ClientConnection::new(Arc::new(config), name).expect("client");
+    let socket = TcpStream::connect(("127.0.0.1", port)).expect("connect TLS sink");
+    rustls::StreamOwned::new(connection, socket)
 }
 
 /// The far ends of the rows.
@@ -1140,6 +1179,8 @@ fn main() {
     };
     let ct_ratio = vs_limit("cloudtrail/pipeline_tcp", "cloudtrail/limit");
     let ct_tls_ratio = vs_limit("cloudtrail/pipeline_tls", "cloudtrail/limit");
+    let ct_tls_limit = vs_limit("cloudtrail/limit_tls", "cloudtrail/limit");
+    let ct_tls_vs_tls_limit = ratio("cloudtrail/pipeline_tls", "cloudtrail/limit_tls");
     let small_ratio = vs_limit("small_lines/pipeline_tcp", "small_lines/limit");
     let small_events = find("small_lines/pipeline_tcp").map(Row::events_per_s);
     let relp_small = ratio("small_lines/pipeline_relp", "small_lines/pipeline_tcp");
@@ -1200,6 +1241,8 @@ fn main() {
         "\n| measure | value | target |\n|---|---:|---:|\n\
          | pipeline / limit, CloudTrail, TCP | {} | ≥ 0.5 |\n\
          | pipeline / limit, CloudTrail, TLS | {} | ≥ 0.45 |\n\
+         | TLS limit (gunzip + write over TLS) / limit, CloudTrail | {} | |\n\
+         | pipeline over TLS / TLS limit, CloudTrail | {} | |\n\
          | pipeline / limit, small lines, TCP | {} | |\n\
          | small (200-byte) events/s, whole pipeline over TCP, one core | {} | ≥ 1,000,000 |\n\
          | RELP / TCP events/s, small lines, window {DEFAULT_RELP_WINDOW} | {} | ≥ 0.7 |\n\
@@ -1212,6 +1255,8 @@ fn main() {
          | aarch64 bootstrap.zip | {} | ≤ 8 MB |\n",
         value(ct_ratio, 2, ""),
         value(ct_tls_ratio, 2, ""),
+        value(ct_tls_limit, 2, ""),
+        value(ct_tls_vs_tls_limit, 2, ""),
         value(small_ratio, 2, ""),
         value(small_events, 0, ""),
         value(relp_small, 2, ""),
