@@ -511,7 +511,9 @@ for metric in ["BatchItemsIn", "BatchItemsFailed", "RelpFramesAcknowledged", "Re
 patterns = {
     "EcrScanEventRule": {"source": ["aws.ecr"], "detail-type": ["ECR Image Scan"], "detail": {"scan-status": ["COMPLETE"]}},
     "InspectorScanEventRule": {"source": ["aws.inspector2"], "detail-type": ["Inspector2 Scan"],
-                               "detail": {"scan-status": ["INITIAL_SCAN_COMPLETE"]}},
+                               # Only scans of ECR images: EC2, Lambda and AMI scans share the detail-type.
+                               "detail": {"scan-status": ["INITIAL_SCAN_COMPLETE"],
+                                          "repository-name": [{"exists": True}]}},
 }
 for name, pattern in patterns.items():
     check(resources[name]["Properties"]["EventPattern"] == pattern, f"{name} pattern differs from {pattern}")

@@ -83,6 +83,15 @@ struct Detail {
     finding_severity_counts: BTreeMap<String, u64>,
 }
 
+/// What a scan event's detail turned out to be.
+#[derive(Debug)]
+pub enum Parsed {
+    Scan(ScanEvent),
+    /// An Inspector2 scan of something else than an ECR image (an EC2 instance, a Lambda function,
+    /// a machine image): no image to read findings of, so it is forwarded like any other event.
+    NotAnImage(EventBridgeMeta),
+}
+
 /// A scan event, with the fields the findings call and the records need.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanEvent {
@@ -97,15 +106,19 @@ pub struct ScanEvent {
 }
 
 impl ScanEvent {
-    pub fn parse(
-        kind: ScanKind,
-        meta: EventBridgeMeta,
-        detail: &str,
-    ) -> Result<ScanEvent, ScanError> {
+    pub fn parse(kind: ScanKind, meta: EventBridgeMeta, detail: &str) -> Result<Parsed, ScanError> {
         let detail: Detail = serde_json::from_str(detail).map_err(|source| ScanError::Detail {
             kind: kind.name(),
             source,
         })?;
+        // Inspector's initial scans of EC2 instances, Lambda functions and machine images share
+        // this detail-type; they name neither a repository nor an image.
+        if kind == ScanKind::Enhanced
+            && detail.repository_name.is_empty()
+            && detail.image_digest.is_empty()
+        {
+            return Ok(Parsed::NotAnImage(meta));
+        }
         let repository_name = match detail.repository_name.split_once(":repository/") {
             Some((_, name)) => name.to_owned(),
             None => detail.repository_name,
@@ -123,7 +136,7 @@ impl ScanEvent {
             event.require("repository-name", &event.repository_name)?;
             event.require("image-digest", &event.image_digest)?;
         }
-        Ok(event)
+        Ok(Parsed::Scan(event))
     }
 
     fn require(&self, field: &'static str, value: &str) -> Result<(), ScanError> {

@@ -202,13 +202,12 @@ pub fn classify(raw: &str) -> Result<Event<'_>, SourceError> {
             None => Ok(Event::S3Notification(Vec::new())),
         };
     }
-    match ecr::ScanKind::of(&meta.source, &meta.detail_type) {
-        Some(kind) => Ok(Event::Scan(ecr::ScanEvent::parse(
-            kind,
-            meta,
-            detail.get(),
-        )?)),
-        None => Ok(Event::EventBridge { meta, raw }),
+    let Some(kind) = ecr::ScanKind::of(&meta.source, &meta.detail_type) else {
+        return Ok(Event::EventBridge { meta, raw });
+    };
+    match ecr::ScanEvent::parse(kind, meta, detail.get())? {
+        ecr::Parsed::Scan(scan) => Ok(Event::Scan(scan)),
+        ecr::Parsed::NotAnImage(meta) => Ok(Event::EventBridge { meta, raw }),
     }
 }
 
@@ -412,6 +411,35 @@ mod tests {
         );
         let scan = r#"{"source":"aws.ecr","detail-type":"ECR Image Scan","detail":{"scan-status":"COMPLETE","repository-name":"r","image-digest":"sha256:1"}}"#;
         assert!(matches!(classify(scan), Ok(Event::Scan(_))));
+    }
+
+    #[test]
+    fn inspector_scans_of_other_resources_than_images_are_forwarded_whole() {
+        // The shapes of Inspector's "initial scan complete" examples for an EC2 instance, a Lambda
+        // function and a machine image.
+        let details = [
+            r#"{"scan-status":"INITIAL_SCAN_COMPLETE","finding-severity-counts":{"CRITICAL":0,"HIGH":0,"MEDIUM":0,"TOTAL":0},"instance-id":"i-087d63509b8c97098","version":"1.0"}"#,
+            r#"{"scan-status":"INITIAL_SCAN_COMPLETE","finding-severity-counts":{"CRITICAL":0,"HIGH":0,"MEDIUM":0,"TOTAL":0},"version":"1.0"}"#,
+            r#"{"scan-status":"INITIAL_SCAN_COMPLETE","finding-severity-counts":{"TOTAL":1},"machine-image-id":"ami-0123456789abcdef0","version":"1.0"}"#,
+        ];
+        for detail in details {
+            let event = format!(
+                r#"{{"version":"0","id":"e-1","detail-type":"Inspector2 Scan","source":"aws.inspector2","account":"123456789012","time":"2026-11-22T10:00:00Z","region":"us-east-1","resources":["arn:aws:ec2:us-east-1:123456789012:instance/i-087d63509b8c97098"],"detail":{detail}}}"#
+            );
+            assert!(
+                matches!(classify(&event), Ok(Event::EventBridge { meta, raw }) if meta.source == "aws.inspector2" && raw == event),
+                "{detail}"
+            );
+        }
+        // An image scan that lacks one of the two is still refused, naming the field.
+        let no_digest = r#"{"source":"aws.inspector2","detail-type":"Inspector2 Scan","detail":{"scan-status":"INITIAL_SCAN_COMPLETE","repository-name":"arn:aws:ecr:us-east-1:1:repository/r"}}"#;
+        let Err(e) = classify(no_digest) else {
+            panic!("an image scan without its digest");
+        };
+        assert!(
+            e.to_string().contains("detail.image-digest is missing"),
+            "{e}"
+        );
     }
 
     #[test]
