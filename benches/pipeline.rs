@@ -282,6 +282,24 @@ fn median(mut run: impl FnMut()) -> Duration {
     times[times.len() / 2]
 }
 
+/// CPU time (user and system) the calling thread has used. The forwarder runs on a current-thread
+/// runtime, so this is its work, whatever the receivers (threads of their own) do.
+fn thread_cpu() -> Duration {
+    let mut now = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes only the timespec it is handed, which lives through the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut now) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    Duration::new(now.tv_sec as u64, now.tv_nsec as u32)
+}
+
+fn median_of(mut times: Vec<Duration>) -> Option<Duration> {
+    times.sort();
+    times.get(times.len() / 2).copied()
+}
+
 /// Medians of `base` and `other` run alternately, after one warm-up each: both see the same
 /// machine, so their ratio holds even when the load changes during the run.
 fn paired_medians(mut base: impl FnMut(), mut other: impl FnMut()) -> (Duration, Duration) {
@@ -314,6 +332,10 @@ struct Row {
     /// The limit row's median measured alternately with this row (same machine state), for the
     /// ratio of the two.
     limit: Option<Duration>,
+    /// Pipeline rows: the median CPU time (user and system) of the thread that ran the forwarder,
+    /// which is what a Lambda function's CPU share stretches; the wall time also holds the waits
+    /// for the receiver.
+    cpu: Option<Duration>,
 }
 
 impl Row {
@@ -349,6 +371,7 @@ fn log_rows(
         log_bytes: payload.log_bytes,
         events: payload.events,
         limit: None,
+        cpu: None,
     };
     let mut rows = Vec::new();
     let tcp = &sinks.tcp;
@@ -389,21 +412,30 @@ fn log_rows(
         if !wanted(stage) {
             return;
         }
+        let mut cpu_times = Vec::new();
         let mut run = || {
+            let cpu_before = thread_cpu();
             runtime
                 .block_on(forwarder.forward(&payload.event, deadline()))
                 .expect("forward");
+            cpu_times.push(thread_cpu() - cpu_before);
         };
-        if !paired {
-            rows.push(row(stage, median(run)));
-            return;
-        }
-        let (limit_time, time) = paired_medians(&mut limit, &mut run);
-        if !rows.iter().any(|r: &Row| r.name.ends_with("/limit")) {
+        let (limit_time, time) = if paired {
+            let (limit_time, time) = paired_medians(&mut limit, &mut run);
+            (Some(limit_time), time)
+        } else {
+            (None, median(&mut run))
+        };
+        // The first run warmed up.
+        let cpu = median_of(cpu_times.split_off(1.min(cpu_times.len())));
+        if let Some(limit_time) = limit_time
+            && !rows.iter().any(|r: &Row| r.name.ends_with("/limit"))
+        {
             rows.insert(0, row("limit", limit_time));
         }
         rows.push(Row {
-            limit: Some(limit_time),
+            limit: limit_time,
+            cpu,
             ..row(stage, time)
         });
     };
@@ -524,6 +556,7 @@ fn filter_rows(payload: &Payload, tcp: &DiscardSink) -> (Vec<Row>, Vec<Overhead>
         log_bytes: payload.log_bytes,
         events: payload.events,
         limit: None,
+        cpu: None,
     };
     let (mut rows, mut overheads) = (Vec::new(), Vec::new());
     for (stage, what, target, settings) in variants {
@@ -597,6 +630,7 @@ fn findings_rows(tcp: &DiscardSink) -> Vec<Row> {
         log_bytes: bytes,
         events: records.len(),
         limit: None,
+        cpu: None,
     };
     let deadline = || tokio::time::Instant::now() + Duration::from_secs(60);
     vec![
@@ -837,6 +871,7 @@ fn s3_rows(tcp: &DiscardSink) -> S3Rows {
         log_bytes: object.decompressed_bytes,
         events: object.events,
         limit: None,
+        cpu: None,
     };
     let big = workload::cloudtrail_object(200_000_000);
     let big_event = s3_notification(key, big.compressed.len());
@@ -949,6 +984,7 @@ fn kinesis_row(tcp: &DiscardSink) -> (Row, f64) {
         log_bytes: batch.log_bytes,
         events: batch.events,
         limit: None,
+        cpu: None,
     };
     (row, rss)
 }
@@ -1087,14 +1123,16 @@ fn size_report(sizes: &[SizeRow]) -> String {
 fn cost_report(ct: &Row) -> String {
     // Lambda gives a function CPU in proportion to its memory: one vCPU at 1,769 MB.
     let cpu_share = 128.0 / 1769.0;
-    let cpu_ms_per_1000 = ct.time.as_secs_f64() * 1_000.0 / ct.events as f64 * 1_000.0;
+    let cpu = ct.cpu.unwrap_or(ct.time);
+    let cpu_ms_per_1000 = cpu.as_secs_f64() * 1_000.0 / ct.events as f64 * 1_000.0;
     // CPU seconds per million records, stretched by the CPU share, times 0.125 GB.
     let gb_s_per_million = cpu_ms_per_1000 / cpu_share * 0.125;
     let arm64_price = 0.000_013_333_4;
     let requests_per_million = 1e6 / ct.events as f64;
     let cost_per_million = gb_s_per_million * arm64_price + requests_per_million * 0.20 / 1e6;
     format!(
-        "\n**Cost.** {cpu_ms_per_1000:.2} CPU ms per 1,000 CloudTrail records (one core of this machine). \
+        "\n**Cost.** {cpu_ms_per_1000:.2} CPU ms per 1,000 CloudTrail records (the forwarder thread's CPU \
+         time over TCP, user and system, on one core of this machine). \
          At 128 MB Lambda gives about {:.1} % of a vCPU (one vCPU at 1,769 MB), so a million records take \
          {gb_s_per_million:.2} GB-s: **${cost_per_million:.5} per million CloudTrail records** on arm64 at \
          $0.0000133334 per GB-s plus $0.20 per million requests ({requests_per_million:.0} invocations of \
@@ -1199,10 +1237,15 @@ fn main() {
         small.events,
         small.event.len()
     ));
-    report.push_str("| row | median | MB/s of log text | events/s |\n|---|---:|---:|---:|\n");
+    report.push_str(
+        "| row | median | MB/s of log text | events/s | forwarder CPU |\n|---|---:|---:|---:|---:|\n",
+    );
     for r in &rows {
+        let cpu = r.cpu.map_or(String::new(), |cpu| {
+            format!("{:.2} ms", cpu.as_secs_f64() * 1_000.0)
+        });
         report.push_str(&format!(
-            "| {} | {:.2} ms | {:.1} | {:.0} |\n",
+            "| {} | {:.2} ms | {:.1} | {:.0} | {cpu} |\n",
             r.name,
             r.time.as_secs_f64() * 1_000.0,
             r.mb_per_s(),
