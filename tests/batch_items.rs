@@ -207,6 +207,32 @@ async fn kinesis_and_sqs_batches_report_exactly_what_was_not_delivered() {
     assert!(log.contains("\"BatchItemsIn\":3"), "{log}");
     assert!(log.contains("\"BatchItemsFailed\":1"), "{log}");
     assert!(log.contains("\"IteratorAgeMs\":"), "{log}");
+
+    // An EventBridge rule publishing to an SNS topic the queue subscribes to: the event inside the
+    // notification is forwarded whole, at the severity the finding states (8 is high: 3).
+    let finding = json!({"version": "0", "id": "c1f3a7e2-5b9d-4e08-a6c4-2d7e9f1b3a55",
+        "detail-type": "GuardDuty Finding", "source": "aws.guardduty", "account": ACCOUNT_A,
+        "time": "2026-11-22T10:15:31Z", "region": "eu-west-1", "resources": [],
+        "detail": {"schemaVersion": "2.0", "severity": 8, "type": "Recon:EC2/PortProbeUnprotectedPort",
+                   "title": "sns-fanout-check"}})
+    .to_string();
+    let notification =
+        json!({"Type": "Notification", "MessageId": "5b7a1c9e-2f4d-4a36-8e1b-9c0d7f6a2e41",
+        "TopicArn": format!("arn:aws:sns:eu-west-1:{ACCOUNT_A}:security-findings"),
+        "Message": finding, "Timestamp": "2026-11-22T10:15:32.000Z", "SignatureVersion": "1"})
+        .to_string();
+    let (event, _) = sqs_event(&[notification]);
+    let response = invoke(&emulator, &function, &event);
+    assert!(failures(&response).is_empty(), "{response}");
+    let received = rsyslog.wait_for(13 + 1, WAIT);
+    let forwarded = messages_containing(&received, "sns-fanout-check");
+    assert_eq!(forwarded.len(), 1, "{:#?}", received.last());
+    assert_eq!(forwarded[0].severity, 3);
+    assert!(
+        forwarded[0].msg.contains("Event Source:aws.guardduty,"),
+        "{}",
+        forwarded[0].msg
+    );
 }
 
 /// The receiver resets in the middle of a large Kinesis batch and stays away: the first item not

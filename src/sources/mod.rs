@@ -22,7 +22,7 @@ pub enum SourceError {
     #[error(
         "unsupported event: {0}; expected a CloudWatch Logs subscription payload \
          ({{\"awslogs\":{{\"data\":\"...\"}}}}), an EventBridge event (source, detail-type, detail), \
-         a Kinesis, SQS or S3 event (Records), an SNS notification of an S3 event, or an on-failure \
+         a Kinesis, SQS or S3 event (Records), an SNS notification of one of these, or an on-failure \
          destination record (requestPayload)"
     )]
     Unsupported(String),
@@ -111,7 +111,10 @@ pub enum Event<'a> {
     /// An ECR basic scan or an Inspector2 (enhanced) scan of an ECR image.
     Scan(ecr::ScanEvent),
     /// Any other EventBridge event: forwarded whole.
-    EventBridge { meta: EventBridgeMeta, raw: &'a str },
+    EventBridge {
+        meta: EventBridgeMeta,
+        raw: Cow<'a, str>,
+    },
     /// A Kinesis Data Streams batch: each record is an item of its own, in order.
     Kinesis(Vec<&'a RawValue>),
     /// An SQS batch: each message is an item of its own.
@@ -124,6 +127,22 @@ pub enum Event<'a> {
 }
 
 impl Event<'_> {
+    /// The event with what it borrows copied, for one read out of an SNS message; `None` for a
+    /// Kinesis or SQS batch, which SNS never carries.
+    fn into_owned(self) -> Option<Event<'static>> {
+        Some(match self {
+            Event::CloudWatchLogs(data) => Event::CloudWatchLogs(Cow::Owned(data.into_owned())),
+            Event::Scan(scan) => Event::Scan(scan),
+            Event::EventBridge { meta, raw } => Event::EventBridge {
+                meta,
+                raw: Cow::Owned(raw.into_owned()),
+            },
+            Event::S3Notification(objects) => Event::S3Notification(objects),
+            Event::S3ObjectCreated(object) => Event::S3ObjectCreated(object),
+            Event::Kinesis(_) | Event::Sqs(_) => return None,
+        })
+    }
+
     /// The objects an S3 event names; `None` for any other event.
     pub fn s3_objects(&self) -> Option<&[s3::ObjectRef]> {
         match self {
@@ -203,33 +222,44 @@ pub fn classify(raw: &str) -> Result<Event<'_>, SourceError> {
         };
     }
     let Some(kind) = ecr::ScanKind::of(&meta.source, &meta.detail_type) else {
-        return Ok(Event::EventBridge { meta, raw });
+        return Ok(Event::EventBridge {
+            meta,
+            raw: Cow::Borrowed(raw),
+        });
     };
     match ecr::ScanEvent::parse(kind, meta, detail.get())? {
         ecr::Parsed::Scan(scan) => Ok(Event::Scan(scan)),
-        ecr::Parsed::NotAnImage(meta) => Ok(Event::EventBridge { meta, raw }),
+        ecr::Parsed::NotAnImage(meta) => Ok(Event::EventBridge {
+            meta,
+            raw: Cow::Borrowed(raw),
+        }),
     }
 }
 
 /// An SNS notification (as SNS delivers it to SQS without raw message delivery): its `Message` is
-/// an S3 event notification or test event; nothing else is published to the forwarder that way.
+/// any single event this forwarder reads (an S3 event notification, an EventBridge event a rule
+/// published to a topic, …).
 fn classify_sns(raw: &str) -> Result<Event<'_>, SourceError> {
     let envelope: s3::notification::SnsEnvelope = serde_json::from_str(raw).map_err(|e| {
         SourceError::Unsupported(format!("an SNS notification without a Message ({e})"))
     })?;
-    let unsupported = || {
-        SourceError::Unsupported(
-            "an SNS notification whose Message is not an S3 event notification".into(),
-        )
-    };
     if envelope.kind != "Notification" {
-        return Err(unsupported());
+        return Err(SourceError::Unsupported(format!(
+            "an SNS message of type {:?}, not a Notification",
+            envelope.kind
+        )));
     }
     match classify(&envelope.message) {
-        Ok(Event::S3Notification(objects)) => Ok(Event::S3Notification(objects)),
-        // A malformed S3 notification says what is wrong with it.
-        Err(SourceError::S3(e)) => Err(SourceError::S3(e)),
-        Ok(_) | Err(_) => Err(unsupported()),
+        Ok(event) => event.into_owned().ok_or_else(|| {
+            SourceError::Unsupported(
+                "an SNS notification whose Message is a Kinesis or SQS batch".into(),
+            )
+        }),
+        Err(SourceError::Unsupported(why)) => Err(SourceError::Unsupported(format!(
+            "an SNS notification whose Message is not an event this forwarder reads: {why}"
+        ))),
+        // A malformed event inside says what is wrong with it.
+        Err(other) => Err(other),
     }
 }
 
@@ -384,7 +414,7 @@ pub async fn event_records(
             Ok(cloudwatch::records(log_data, limits)?)
         }
         Event::Scan(scan) => Ok(ecr::records(&scan, findings).await?),
-        Event::EventBridge { meta, raw } => Ok(vec![eventbridge::record(&meta, raw)]),
+        Event::EventBridge { meta, raw } => Ok(vec![eventbridge::record(&meta, &raw)]),
         Event::Kinesis(_) | Event::Sqs(_) => Err(SourceError::Unsupported(
             "a Kinesis or SQS batch inside a batch".into(),
         )),
@@ -478,6 +508,36 @@ mod tests {
             "Message": r#"{"Records":[{"eventSource":"aws:s3","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"}}}]}"#}).to_string();
         let err = classify(&broken_sns).unwrap_err();
         assert!(err.to_string().contains("s3.object"), "{err}");
+    }
+
+    #[test]
+    fn sns_notifications_carry_any_single_event() {
+        let notification = |message: &str| {
+            serde_json::json!({"Type": "Notification", "MessageId": "m",
+                "TopicArn": "arn:aws:sns:us-east-1:111122223333:security", "Message": message,
+                "Timestamp": "2026-11-22T10:00:01.000Z", "SignatureVersion": "1"})
+            .to_string()
+        };
+        // An EventBridge rule publishing to a topic that a queue subscribes to.
+        let finding = r#"{"version":"0","id":"e-9","detail-type":"GuardDuty Finding","source":"aws.guardduty","account":"111122223333","time":"2026-11-22T10:00:00Z","region":"us-east-1","resources":[],"detail":{"severity":8,"type":"Recon:EC2/PortProbeUnprotectedPort"}}"#;
+        let wrapped = notification(finding);
+        let Ok(Event::EventBridge { meta, raw }) = classify(&wrapped) else {
+            panic!("an EventBridge event inside SNS");
+        };
+        assert_eq!(meta.detail_type, "GuardDuty Finding");
+        assert_eq!(raw, finding);
+        let scan = r#"{"source":"aws.ecr","detail-type":"ECR Image Scan","detail":{"scan-status":"COMPLETE","repository-name":"r","image-digest":"sha256:1"}}"#;
+        assert!(matches!(classify(&notification(scan)), Ok(Event::Scan(_))));
+        // What is wrong inside is said; batches and other SNS message types are refused.
+        let broken_scan = scan.replace(r#""image-digest":"sha256:1""#, r#""x":1"#);
+        let err = classify(&notification(&broken_scan)).unwrap_err();
+        assert!(
+            err.to_string().contains("detail.image-digest is missing"),
+            "{err}"
+        );
+        let batch = r#"{"Records":[{"eventSource":"aws:sqs","body":"{}"}]}"#;
+        let err = classify(&notification(batch)).unwrap_err();
+        assert!(err.to_string().contains("Kinesis or SQS batch"), "{err}");
     }
 
     #[test]
