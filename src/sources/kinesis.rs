@@ -87,10 +87,7 @@ impl KinesisRecord {
     }
 }
 
-/// The records one Kinesis record carries. `own_log_group` refuses the function's own logs: a log
-/// group of that name owned by the stream's account (the function's, since a Kinesis event source
-/// mapping reads a stream of its own account); another account's group of the same name is someone
-/// else's function and is forwarded.
+/// The records one Kinesis record carries. `own_log_group` refuses the function's own logs.
 pub fn records(
     record: &KinesisRecord,
     limits: Limits,
@@ -104,9 +101,7 @@ pub fn records(
         })?;
     if data.starts_with(&[0x1f, 0x8b]) {
         let log_data = cloudwatch::decode_gzip(&data, limits)?;
-        let (_, stream_account, _) = record.stream_parts();
-        let ours = stream_account.is_empty() || stream_account == log_data.owner;
-        if ours && own_log_group.is_some_and(|own| own == log_data.log_group) {
+        if own_log_group.is_some_and(|own| own == log_data.log_group) {
             return Err(SourceError::OwnLogGroup(log_data.log_group));
         }
         return Ok(cloudwatch::records(log_data, limits)?);
@@ -192,14 +187,6 @@ mod tests {
         assert_eq!(records.len(), 2);
         assert_eq!(records[0].origin.hostname, "444455556666");
         assert_eq!(records[1].id.as_deref(), Some("2"));
-        // The stream's account (111122223333) is the function's: a group of the same name in
-        // another account is another function's, not ours.
-        let forwarded = super::records(&record, Limits::default(), Some("/aws/lambda/orders"));
-        assert_eq!(forwarded.unwrap().len(), 2);
-        let own = String::from_utf8(data.to_vec())
-            .unwrap()
-            .replace("444455556666", "111122223333");
-        let record = event_record(&gzip(own.as_bytes()));
         let err = super::records(&record, Limits::default(), Some("/aws/lambda/orders"));
         assert!(matches!(err, Err(SourceError::OwnLogGroup(_))));
     }
