@@ -158,6 +158,9 @@ impl Event<'_> {
 struct EventSource<'a> {
     #[serde(rename = "eventSource", borrow, default)]
     event_source: Option<Cow<'a, str>>,
+    /// SNS, invoking a function itself, spells it with a capital E.
+    #[serde(rename = "EventSource", borrow, default)]
+    sns_event_source: Option<Cow<'a, str>>,
 }
 
 /// Tells what `raw` (one JSON event) is, without decoding its bulk.
@@ -267,7 +270,7 @@ fn classify_batch(records: Vec<&RawValue>) -> Result<Event<'_>, SourceError> {
     let source_of = |record: &RawValue| {
         serde_json::from_str::<EventSource>(record.get())
             .ok()
-            .and_then(|s| s.event_source)
+            .and_then(|s| s.event_source.or(s.sns_event_source))
             .map(Cow::into_owned)
     };
     let Some(first) = records.first().map(|r| source_of(r)) else {
@@ -283,6 +286,12 @@ fn classify_batch(records: Vec<&RawValue>) -> Result<Event<'_>, SourceError> {
         Some("aws:sqs") => Ok(Event::Sqs(records)),
         Some("aws:s3") => Ok(Event::S3Notification(
             s3::notification::notification_objects(&records)?,
+        )),
+        Some("aws:sns") => Err(SourceError::Unsupported(
+            "it is an SNS topic invoking the function; subscribe an SQS queue to the topic and \
+             the function to the queue (as S3NotificationQueueArn does), which gives partial batch \
+             responses and a dead-letter queue"
+                .into(),
         )),
         Some(other) => Err(SourceError::Unsupported(format!(
             "its Records come from {other}, which this forwarder does not read"
@@ -612,10 +621,18 @@ mod tests {
             r#"{"source":"aws.ecr","detail-type":"x","detail":"a string"}"#,
             r#"{"awslogs":{"data":42}}"#,
             r#"{"Records":[{"eventSource":"aws:sns"}]}"#,
+            r#"{"Records":[{"EventSource":"aws:sns","EventVersion":"1.0","Sns":{"Type":"Notification","Message":"{}"}}]}"#,
         ] {
             let err = classify(raw).unwrap_err();
             assert!(matches!(err, SourceError::Unsupported(_)), "{raw}: {err}");
             assert!(err.to_string().starts_with("unsupported event"), "{err}");
         }
+        let sns = r#"{"Records":[{"EventSource":"aws:sns","Sns":{"Type":"Notification"}}]}"#;
+        let err = classify(sns).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("subscribe an SQS queue to the topic"),
+            "{err}"
+        );
     }
 }
