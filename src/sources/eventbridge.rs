@@ -37,7 +37,7 @@ pub fn record(meta: &EventBridgeMeta, raw: &str) -> Record {
 /// event, and for one whose severity is missing or of an unknown form.
 fn finding_severity(meta: &EventBridgeMeta, raw: &str) -> Option<Severity> {
     #[derive(Deserialize)]
-    struct Event<D> {
+    struct FindingEvent<D> {
         detail: D,
     }
     #[derive(Deserialize)]
@@ -62,7 +62,7 @@ fn finding_severity(meta: &EventBridgeMeta, raw: &str) -> Option<Severity> {
         normalized: Option<f64>,
     }
     let detail_of = |raw| {
-        serde_json::from_str::<Event<Scored>>(raw)
+        serde_json::from_str::<FindingEvent<Scored>>(raw)
             .ok()?
             .detail
             .severity
@@ -77,7 +77,7 @@ fn finding_severity(meta: &EventBridgeMeta, raw: &str) -> Option<Severity> {
             _ => None,
         },
         ("aws.securityhub", detail_type) if detail_type.starts_with("Security Hub Findings") => {
-            let event: Event<Imported> = serde_json::from_str(raw).ok()?;
+            let event: FindingEvent<Imported> = serde_json::from_str(raw).ok()?;
             event
                 .detail
                 .findings
