@@ -177,8 +177,17 @@ pub fn classify(raw: &str) -> Result<Event<'_>, SourceError> {
     if s3::notification::is_test_event(envelope.s3_event.as_deref()) {
         return Ok(Event::S3Notification(Vec::new()));
     }
-    if envelope.sns_type.as_deref() == Some("Notification") {
-        return classify_sns(raw);
+    match envelope.sns_type.as_deref() {
+        Some("Notification") => return classify_sns(raw),
+        Some("SubscriptionConfirmation") => {
+            return Err(SourceError::Unsupported(
+                "an SNS SubscriptionConfirmation: a topic (often of another account) asks to \
+                 deliver to this queue; confirm it with `aws sns confirm-subscription --topic-arn \
+                 TOPIC --token TOKEN`, both in this message, and its notifications follow"
+                    .into(),
+            ));
+        }
+        _ => {}
     }
     if let Some(original) = envelope.request_payload {
         // An on-failure destination record of this function: redriving it forwards the original
@@ -627,6 +636,12 @@ mod tests {
             assert!(matches!(err, SourceError::Unsupported(_)), "{raw}: {err}");
             assert!(err.to_string().starts_with("unsupported event"), "{err}");
         }
+        let confirmation = r#"{"Type":"SubscriptionConfirmation","MessageId":"m","Token":"2336412f37f","TopicArn":"arn:aws:sns:us-east-1:444455556666:findings","Message":"You have chosen to subscribe to the topic arn:aws:sns:us-east-1:444455556666:findings.\nTo confirm the subscription, visit the SubscribeURL included in this message.","SubscribeURL":"https://sns.us-east-1.amazonaws.com/?Action=ConfirmSubscription","Timestamp":"2026-11-22T10:00:00.000Z","SignatureVersion":"1"}"#;
+        let err = classify(confirmation).unwrap_err();
+        assert!(
+            err.to_string().contains("aws sns confirm-subscription"),
+            "{err}"
+        );
         let sns = r#"{"Records":[{"EventSource":"aws:sns","Sns":{"Type":"Notification"}}]}"#;
         let err = classify(sns).unwrap_err();
         assert!(
