@@ -24,7 +24,7 @@ use aws_syslog_forwarder::findings::{FindingsSource, StaticFindings};
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::sources::s3::S3Objects;
 use aws_syslog_forwarder::syslog::SyslogSettings;
-use aws_syslog_forwarder::transport::{RelpSender, Sink, SyslogSender};
+use aws_syslog_forwarder::transport::{RelpSender, Sink, SyslogSender, TlsClient};
 use workload::Payload;
 
 const BINARY: &str = env!("CARGO_BIN_EXE_aws-syslog-forwarder");
@@ -470,23 +470,16 @@ fn log_rows(
     rows
 }
 
-/// A blocking rustls client of the TLS sink, configured as the forwarder's own (same provider and
-/// protocol versions, the bench's CA).
+/// A blocking rustls client of the TLS sink with the forwarder's own client configuration (the
+/// bench's CA), so the TLS limit encrypts as the forwarder does.
 fn tls_client(port: u16, ca_pem: &str) -> rustls::StreamOwned<rustls::ClientConnection, TcpStream> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, ServerName};
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_slice_iter(ca_pem.as_bytes()) {
-        roots.add(cert.expect("CA PEM")).expect("CA");
-    }
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
-        .expect("versions")
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name = ServerName::try_from("localhost").expect("server name");
-    let connection = rustls::ClientConnection::new(Arc::new(config), name).expect("client");
+    let settings = destination(port, Some(ca_pem)).tls.expect("TLS settings");
+    let client = TlsClient::new(&settings).expect("TLS client");
+    let connection = rustls::ClientConnection::new(
+        Arc::clone(client.connector.config()),
+        client.server_name.clone(),
+    )
+    .expect("client");
     let socket = TcpStream::connect(("127.0.0.1", port)).expect("connect TLS sink");
     rustls::StreamOwned::new(connection, socket)
 }

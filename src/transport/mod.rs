@@ -15,7 +15,7 @@ use std::time::Duration;
 pub use relp::{RelpError, RelpSender};
 pub use retry::RetryPolicy;
 pub use sender::SyslogSender;
-pub use tls::TlsSetupError;
+pub use tls::{TlsClient, TlsSetupError};
 pub use writer::WriterSink;
 
 use crate::syslog::Batch;
