@@ -252,16 +252,22 @@ pub fn classify(raw: &str) -> Result<Event<'_>, SourceError> {
 /// any single event this forwarder reads (an S3 event notification, an EventBridge event a rule
 /// published to a topic, …).
 fn classify_sns(raw: &str) -> Result<Event<'_>, SourceError> {
-    let envelope: s3::notification::SnsEnvelope = serde_json::from_str(raw).map_err(|e| {
+    /// What SNS wraps around a message it delivers to an SQS queue (raw message delivery off).
+    #[derive(Deserialize)]
+    struct Notification {
+        #[serde(rename = "Message")]
+        message: String,
+    }
+    let notification: Notification = serde_json::from_str(raw).map_err(|e| {
         SourceError::Unsupported(format!("an SNS notification without a Message ({e})"))
     })?;
-    if envelope.kind != "Notification" {
-        return Err(SourceError::Unsupported(format!(
-            "an SNS message of type {:?}, not a Notification",
-            envelope.kind
-        )));
+    // The message is JSON inside a string, which the envelope's own depth check skips.
+    if !json_depth_within(notification.message.as_bytes(), MAX_JSON_DEPTH) {
+        return Err(SourceError::EventTooDeep {
+            limit: MAX_JSON_DEPTH,
+        });
     }
-    match classify(&envelope.message) {
+    match classify(&notification.message) {
         Ok(event) => event.into_owned().ok_or_else(|| {
             SourceError::Unsupported(
                 "an SNS notification whose Message is a Kinesis or SQS batch".into(),
@@ -315,6 +321,9 @@ fn classify_batch(records: Vec<&RawValue>) -> Result<Event<'_>, SourceError> {
 /// file is far less.
 pub const DEFAULT_MAX_OBJECT_BYTES: usize = 1 << 30;
 
+/// The deepest nesting of arrays and objects an event may have; AWS's events are far shallower.
+pub const MAX_JSON_DEPTH: usize = 64;
+
 /// Bounds on every decode stage: what one event may be and expand to. A violation fails the event
 /// before anything is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -340,7 +349,7 @@ impl Default for Limits {
             // Lambda's synchronous payload limit is 6 MB and the asynchronous one 1 MB; replayed
             // failure-queue messages are at most 1 MiB (SQS).
             max_event_bytes: 8 * 1024 * 1024,
-            max_json_depth: 64,
+            max_json_depth: MAX_JSON_DEPTH,
             max_decompressed_bytes: 64 * 1024 * 1024,
             // CloudWatch Logs accepts at most 10,000 events per PutLogEvents call.
             max_log_events: 100_000,
@@ -556,6 +565,16 @@ mod tests {
         let batch = r#"{"Records":[{"eventSource":"aws:sqs","body":"{}"}]}"#;
         let err = classify(&notification(batch)).unwrap_err();
         assert!(err.to_string().contains("Kinesis or SQS batch"), "{err}");
+        // Nesting inside the message counts as it would in an event of its own.
+        let deep = format!(
+            r#"{{"source":"x","detail-type":"y","detail":{{"a":{}1{}}}}}"#,
+            "[".repeat(70),
+            "]".repeat(70)
+        );
+        assert!(matches!(
+            classify(&notification(&deep)),
+            Err(SourceError::EventTooDeep { limit: 64 })
+        ));
     }
 
     #[test]

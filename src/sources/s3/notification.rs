@@ -116,15 +116,6 @@ pub fn created_object(
     Ok((!skip(&object)).then_some(object))
 }
 
-/// The keys of an SNS notification as SNS delivers it to an SQS queue (raw message delivery off).
-#[derive(Deserialize)]
-pub(in crate::sources) struct SnsEnvelope {
-    #[serde(rename = "Type")]
-    pub kind: String,
-    #[serde(rename = "Message")]
-    pub message: String,
-}
-
 /// `s3:TestEvent`: what S3 sends to a queue or topic when a notification is configured.
 pub fn is_test_event(event: Option<&str>) -> bool {
     event == Some("s3:TestEvent")
