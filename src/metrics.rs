@@ -22,6 +22,10 @@ pub struct Metrics {
     pub detections: u64,
     /// Records FILTER_INCLUDE / FILTER_EXCLUDE dropped: handled, never sent, not in `records_in`.
     pub records_filtered: u64,
+    /// Kinesis records skipped as the function's own log group (they would loop).
+    pub records_skipped: u64,
+    /// Kinesis records (or KPL user records) that could never be decoded, forwarded base64-encoded.
+    pub undecodable_records: u64,
     /// Matches replaced by redaction, per rule.
     pub redactions: RedactionCounts,
     pub bytes_sent: u64,
@@ -115,6 +119,14 @@ impl Metrics {
             if count > 0 {
                 values.push((redaction_metric(rule), "Count", count.into()));
             }
+        }
+        if self.batch_items_in > 0 || self.records_skipped > 0 || self.undecodable_records > 0 {
+            values.push(("RecordsSkipped", "Count", self.records_skipped.into()));
+            values.push((
+                "UndecodableRecords",
+                "Count",
+                self.undecodable_records.into(),
+            ));
         }
         if self.batch_items_in > 0 {
             values.push(("BatchItemsIn", "Count", self.batch_items_in.into()));
@@ -244,6 +256,8 @@ mod tests {
             },
             detections: 3,
             records_filtered: 4,
+            records_skipped: 6,
+            undecodable_records: 7,
             redactions: redactions(),
             bytes_sent: 12_345,
             connect_ms: Some(1.5),
@@ -278,6 +292,8 @@ mod tests {
         assert_eq!(line["FindingsOther"], 5);
         assert_eq!(line["Detections"], 3);
         assert_eq!(line["RecordsFiltered"], 4);
+        assert_eq!(line["RecordsSkipped"], 6);
+        assert_eq!(line["UndecodableRecords"], 7);
         assert_eq!(line["Redactions"], 7);
         assert_eq!(line["Redactions_ipv4"], 5);
         assert_eq!(line["Redactions_custom"], 2);

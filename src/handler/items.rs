@@ -1,23 +1,19 @@
-//! Kinesis and SQS batches: each item (a Kinesis record, an SQS message) is decoded and judged on
-//! its own, records are delivered in groups of bounded size, and what was not completely delivered
-//! goes back to Lambda as a partial batch response (`ReportBatchItemFailures`).
+//! Kinesis and SQS batches. Each item (a Kinesis record, an SQS message) is a span of records in the
+//! pipeline: it is done when its last record is confirmed. What is not done goes back to Lambda as a
+//! partial batch response (`ReportBatchItemFailures`), by the rule of the item's source.
 
 use serde::Serialize;
 use serde_json::value::RawValue;
 use tokio::time::Instant;
 
+use super::pipeline::{DecodeBuffers, Mark, Pipeline, Watermark};
 use super::{ForwardError, Forwarder, Outcome};
 use crate::findings::FindingsSource;
 use crate::metrics::Metrics;
-use crate::record::Record;
-use crate::sources::kinesis::{self, KinesisRecord};
-use crate::sources::s3::ObjectRef;
+use crate::sources::SourceError;
+use crate::sources::kinesis::KinesisRecord;
 use crate::sources::sqs::SqsMessage;
-use crate::sources::{self, SourceError};
 use crate::time::now_ms;
-
-/// Payload bytes decoded before a group is delivered: bounds what one invocation holds at once.
-const GROUP_BYTES: usize = 4 * 1024 * 1024;
 
 /// `{"batchItemFailures":[{"itemIdentifier":"…"}]}`: an empty list is full success.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -36,75 +32,50 @@ pub struct ItemFailure {
 /// How a failed item affects the ones after it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Order {
-    /// Kinesis: Lambda resumes the shard from the lowest failed sequence number, so everything
-    /// after a failure would only be sent twice: stop there.
-    Kept,
-    /// SQS: each message is kept or deleted on its own.
+    /// Kinesis: Lambda resumes the shard from the lowest reported sequence number, so only that
+    /// one is reported, and nothing after it is sent (it would only be sent twice).
+    Shard,
+    /// A FIFO queue: the first failed message and every later one are reported, and nothing after
+    /// it is sent, so each message group keeps its order (AWS's rule).
+    Fifo,
+    /// A standard queue: each message is kept or deleted on its own.
     Free,
 }
 
-/// Items decoded but not yet delivered, with where each one's records end.
-#[derive(Default)]
-struct Group {
-    records: Vec<Record>,
-    /// (item id, index just past its last record in `records`)
-    items: Vec<(String, usize)>,
-    payload_bytes: usize,
+/// The items of a batch, each read when its turn comes.
+enum Items<'a> {
+    Kinesis(Vec<KinesisRecord<'a>>),
+    Sqs(Vec<SqsMessage<'a>>),
 }
 
-impl Group {
-    fn push(&mut self, id: String, records: Vec<Record>) {
-        self.payload_bytes += records.iter().map(|r| r.payload.len()).sum::<usize>();
-        self.records.extend(records);
-        self.items.push((id, self.records.len()));
-    }
-
-    fn is_full(&self) -> bool {
-        self.payload_bytes >= GROUP_BYTES
-    }
-}
-
-/// The judgement of a batch as it goes.
-struct Judge {
-    order: Order,
-    failures: Vec<ItemFailure>,
-    /// Set once nothing more is sent (a delivery failed, or an ordered item failed).
-    stopped: bool,
-    /// Whether the receiver confirmed anything in this invocation.
-    confirmed_any: bool,
-    outcome: Outcome,
-}
-
-impl Judge {
-    fn new(order: Order) -> Judge {
-        Judge {
-            order,
-            failures: Vec::new(),
-            stopped: false,
-            confirmed_any: false,
-            outcome: Outcome::default(),
+impl Items<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Items::Kinesis(records) => records.len(),
+            Items::Sqs(messages) => messages.len(),
         }
     }
 
-    /// Reports `id`. For Kinesis only the first failure is reported: Lambda resumes the shard from
-    /// the lowest reported sequence number, so it retries everything after it anyway.
-    fn fail(&mut self, id: String) {
-        if self.order == Order::Kept && !self.failures.is_empty() {
-            return;
+    fn id(&self, index: usize) -> String {
+        match self {
+            Items::Kinesis(records) => records[index].sequence_number.to_string(),
+            Items::Sqs(messages) => messages[index].message_id.to_string(),
         }
-        self.failures.push(ItemFailure {
-            item_identifier: id,
-        });
     }
 
-    fn finish(mut self, items: usize, metrics: &mut Metrics) -> Outcome {
-        metrics.batch_items_in = items as u64;
-        metrics.batch_items_failed = self.failures.len() as u64;
-        self.outcome.batch = Some(BatchResponse {
-            batch_item_failures: self.failures,
-        });
-        self.outcome
+    fn order(&self) -> Order {
+        match self {
+            Items::Kinesis(_) => Order::Shard,
+            Items::Sqs(messages) if messages.first().is_some_and(|m| m.fifo) => Order::Fifo,
+            Items::Sqs(_) => Order::Free,
+        }
     }
+}
+
+/// Where an item's records end in the pipeline, and whether it failed on its own.
+struct Span {
+    end: Mark,
+    failed: bool,
 }
 
 impl<F: FindingsSource> Forwarder<F> {
@@ -122,25 +93,8 @@ impl<F: FindingsSource> Forwarder<F> {
         if let Some(oldest) = records.iter().map(|r| r.arrival_ms).min() {
             metrics.iterator_age_ms = Some(now_ms().saturating_sub(oldest).max(0) as f64);
         }
-        let mut judge = Judge::new(Order::Kept);
-        let mut group = Group::default();
-        for record in records {
-            let id = record.sequence_number.clone();
-            if judge.stopped {
-                judge.fail(id);
-                continue;
-            }
-            let decoded = kinesis::records(&record, self.limits, self.own_log_group.as_deref())
-                .map(|mut records| {
-                    self.screen(&mut records, metrics);
-                    records
-                });
-            self.take(id, decoded, &mut group, &mut judge, deadline, metrics)
-                .await?;
-        }
-        self.flush(&mut group, &mut judge, deadline, metrics)
-            .await?;
-        Ok(judge.finish(raws.len(), metrics))
+        self.forward_items(Items::Kinesis(records), deadline, metrics)
+            .await
     }
 
     pub(super) async fn forward_sqs(
@@ -153,183 +107,113 @@ impl<F: FindingsSource> Forwarder<F> {
             .iter()
             .map(|raw| SqsMessage::parse(raw).map_err(SourceError::from))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut judge = Judge::new(Order::Free);
-        let mut group = Group::default();
-        for message in messages {
-            if judge.stopped {
-                judge.fail(message.message_id);
-                continue;
-            }
-            let event = sources::check_bounds(&message.body, self.limits)
-                .and_then(|()| sources::classify(&message.body));
-            if let Some(objects) = event.as_ref().ok().and_then(|e| e.s3_objects()) {
-                self.take_objects(
-                    message.message_id,
-                    objects,
-                    &mut group,
-                    &mut judge,
-                    deadline,
-                    metrics,
-                )
-                .await?;
-                continue;
-            }
-            let decoded = match event {
-                Err(e) => Err(e),
-                Ok(event) => {
-                    match tokio::time::timeout_at(deadline, self.event_records(event, metrics))
-                        .await
-                    {
-                        Ok(decoded) => decoded,
-                        Err(_) => {
-                            tracing::warn!(
-                                item = %message.message_id,
-                                "the deadline came while reading the message; it stays in the queue"
-                            );
-                            judge.stopped = true;
-                            judge.fail(message.message_id);
-                            continue;
-                        }
-                    }
-                }
-            };
-            self.take(
-                message.message_id,
-                decoded,
-                &mut group,
-                &mut judge,
-                deadline,
-                metrics,
-            )
-            .await?;
-        }
-        self.flush(&mut group, &mut judge, deadline, metrics)
-            .await?;
-        Ok(judge.finish(raws.len(), metrics))
+        self.forward_items(Items::Sqs(messages), deadline, metrics)
+            .await
     }
 
-    /// A message naming S3 objects: the group so far is delivered first (order is kept and
-    /// memory bounded), then each object is streamed; the message is done when every object was
-    /// delivered whole. An object that cannot be read fails its message alone; a receiver that
-    /// fails stops the batch, as in [`Forwarder::flush`].
-    async fn take_objects(
+    async fn forward_items(
         &self,
-        id: String,
-        objects: &[ObjectRef],
-        group: &mut Group,
-        judge: &mut Judge,
+        items: Items<'_>,
         deadline: Instant,
         metrics: &mut Metrics,
-    ) -> Result<(), ForwardError> {
-        self.flush(group, judge, deadline, metrics).await?;
-        if judge.stopped {
-            judge.fail(id);
-            return Ok(());
-        }
-        for object in objects {
-            match self.forward_object(object, deadline, metrics).await {
-                Ok(sent) => {
-                    judge.confirmed_any |= sent.delivered > 0;
-                    judge.outcome.add(&sent);
-                }
-                Err(ForwardError::Delivery(e))
-                    if e.cause.is_permanent() && !judge.confirmed_any =>
-                {
-                    return Err(ForwardError::Delivery(e));
-                }
-                Err(error) => {
-                    tracing::warn!(item = %id, %error, "batch item cannot be forwarded; reporting it failed");
-                    let (delivered, failed) = match &error {
-                        ForwardError::Delivery(e) => (e.delivered, e.failed),
-                        ForwardError::PartlyDelivered { delivered, .. } => (*delivered, 0),
-                        _ => (0, 0),
-                    };
-                    judge.outcome.records += delivered + failed;
-                    judge.outcome.delivered += delivered;
-                    judge.confirmed_any |= delivered > 0;
-                    // No receiver, or no time left: nothing more can be delivered.
-                    judge.stopped |=
-                        matches!(error, ForwardError::Delivery(_)) || error.out_of_time();
-                    judge.fail(id);
-                    return Ok(());
-                }
+    ) -> Result<Outcome, ForwardError> {
+        let (mut pipeline, mut buffers) = Pipeline::open(self, deadline, metrics);
+        let (spans, delivery) = drive(&mut pipeline, &items, &mut buffers).await;
+        let confirmed = pipeline.confirmed();
+        let totals = pipeline.close(buffers);
+        if let Some(error) = delivery {
+            if let ForwardError::Delivery(e) = &error
+                && e.cause.is_permanent()
+                && confirmed.records() == 0
+            {
+                // Nothing can be judged per item: the receiver refused us for good.
+                return Err(error);
             }
+            tracing::warn!(%error, "delivery failed; reporting the unconfirmed items failed");
         }
-        Ok(())
+        let failures = judge(&items, &spans, confirmed);
+        metrics.batch_items_in = items.len() as u64;
+        metrics.batch_items_failed = failures.len() as u64;
+        Ok(Outcome {
+            records: totals.records,
+            messages: totals.messages,
+            delivered: totals.delivered,
+            batch: Some(BatchResponse {
+                batch_item_failures: failures,
+            }),
+        })
     }
+}
 
-    /// Adds one decoded item to the group (delivering the group when full), or judges it failed.
-    async fn take(
-        &self,
-        id: String,
-        decoded: Result<Vec<Record>, SourceError>,
-        group: &mut Group,
-        judge: &mut Judge,
-        deadline: Instant,
-        metrics: &mut Metrics,
-    ) -> Result<(), ForwardError> {
-        match decoded {
-            Ok(records) => {
-                metrics.records_in += records.len() as u64;
-                group.push(id, records);
-                if group.is_full() {
-                    self.flush(group, judge, deadline, metrics).await?;
-                }
-            }
-            Err(error) => {
-                tracing::warn!(item = %id, %error, "batch item cannot be forwarded; reporting it failed");
-                if judge.order == Order::Kept {
-                    // What came before it is still delivered; nothing after it is sent.
-                    self.flush(group, judge, deadline, metrics).await?;
-                    judge.stopped = true;
-                }
-                judge.fail(id);
-            }
-        }
-        Ok(())
-    }
-
-    /// Delivers the group; items whose records were all confirmed are done, the others fail (and
-    /// nothing more is sent). Fails the invocation only when nothing could be judged per item: the
-    /// receiver refused us for good before confirming anything.
-    async fn flush(
-        &self,
-        group: &mut Group,
-        judge: &mut Judge,
-        deadline: Instant,
-        metrics: &mut Metrics,
-    ) -> Result<(), ForwardError> {
-        let Group { records, items, .. } = std::mem::take(group);
-        if items.is_empty() {
-            return Ok(());
-        }
-        if judge.stopped {
-            items.into_iter().for_each(|(id, _)| judge.fail(id));
-            return Ok(());
-        }
-        let confirmed = match self.send(records, deadline, metrics).await {
-            Ok(sent) => {
-                judge.outcome.add(&sent);
-                sent.delivered
-            }
-            Err(ForwardError::Delivery(e)) if e.cause.is_permanent() && !judge.confirmed_any => {
-                return Err(ForwardError::Delivery(e));
-            }
-            Err(ForwardError::Delivery(e)) => {
-                tracing::warn!(error = %e, "delivery failed; reporting the unconfirmed items failed");
-                judge.outcome.records += e.delivered + e.failed;
-                judge.outcome.delivered += e.delivered;
-                judge.stopped = true;
-                e.delivered
-            }
-            Err(other) => return Err(other),
+/// Reads the items in order into the pipeline, until the end or until nothing more may be sent;
+/// the error that stopped delivery, if one did.
+async fn drive<F: FindingsSource>(
+    pipeline: &mut Pipeline<'_, F>,
+    items: &Items<'_>,
+    buffers: &mut DecodeBuffers,
+) -> (Vec<Span>, Option<ForwardError>) {
+    let order = items.order();
+    let mut spans = Vec::with_capacity(items.len());
+    for index in 0..items.len() {
+        let start = pipeline.mark();
+        let result = match items {
+            Items::Kinesis(records) => pipeline.kinesis_record(&records[index], buffers).await,
+            Items::Sqs(messages) => match messages[index].body() {
+                Ok(body) => pipeline.sqs_body(body, buffers).await,
+                Err(e) => Err(SourceError::from(e).into()),
+            },
         };
-        judge.confirmed_any |= confirmed > 0;
-        for (id, end) in items {
-            if end > confirmed {
-                judge.fail(id);
+        let error = match result {
+            Ok(()) => {
+                spans.push(Span {
+                    end: pipeline.mark(),
+                    failed: false,
+                });
+                continue;
             }
+            Err(error) => error,
+        };
+        spans.push(Span {
+            end: pipeline.mark(),
+            failed: true,
+        });
+        if matches!(error, ForwardError::Delivery(_)) {
+            return (spans, Some(error));
         }
-        Ok(())
+        tracing::warn!(item = %items.id(index), %error, "batch item cannot be forwarded; reporting it failed");
+        // Its records that are still unsent go; those sent are duplicates the retry repeats.
+        pipeline.roll_back(start);
+        if error.out_of_time() || order != Order::Free {
+            break;
+        }
+    }
+    let finished = pipeline.finish().await.err();
+    (spans, finished)
+}
+
+/// The items to report: those that failed on their own, were not confirmed, or were never read,
+/// by the rule of the batch's [`Order`].
+fn judge(items: &Items<'_>, spans: &[Span], confirmed: Watermark) -> Vec<ItemFailure> {
+    let done = |index: usize| {
+        spans
+            .get(index)
+            .is_some_and(|span| !span.failed && confirmed.covers(span.end))
+    };
+    let failure = |index| ItemFailure {
+        item_identifier: items.id(index),
+    };
+    let all = 0..items.len();
+    match items.order() {
+        Order::Shard => all
+            .clone()
+            .find(|&i| !done(i))
+            .map(failure)
+            .into_iter()
+            .collect(),
+        Order::Fifo => match all.clone().find(|&i| !done(i)) {
+            Some(first) => (first..items.len()).map(failure).collect(),
+            None => Vec::new(),
+        },
+        Order::Free => all.filter(|&i| !done(i)).map(failure).collect(),
     }
 }

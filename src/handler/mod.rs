@@ -1,10 +1,12 @@
-//! Wires the parts for one event: decode → records → syslog batch → delivery. Kinesis and SQS
-//! batches go item by item ([`items`]) and answer with a partial batch response; CloudWatch Logs
-//! payloads ([`stream`]) and S3 objects ([`objects`]) stream through a bounded batch.
+//! Wires the parts for one event: classify → decoders ([`decode`], [`objects`]) → the pipeline
+//! ([`pipeline`]: screening, formatting into bounded batches, delivery) → the outcome. Every input
+//! takes that one path; a Kinesis or SQS batch ([`items`]) is a sequence of items, each a span of
+//! the pipeline's records, and answers with a partial batch response.
 
+mod decode;
 mod items;
 mod objects;
-mod stream;
+mod pipeline;
 
 use serde::Serialize;
 use tokio::sync::Mutex;
@@ -13,12 +15,12 @@ use tokio::time::Instant;
 use crate::detections::Detections;
 use crate::filters::Filters;
 use crate::findings::FindingsSource;
-use crate::metrics::{FindingCounts, Metrics};
+use crate::metrics::Metrics;
 use crate::record::Record;
 use crate::sources::s3::S3Objects;
 use crate::sources::{self, Limits, SourceError};
 use crate::syslog::{Batch, FormatError, Formatter, SyslogSettings};
-use crate::transport::{DeliveryError, DeliveryStats, Sent, Sink};
+use crate::transport::{DeliveryError, Sink};
 
 pub use items::{BatchResponse, ItemFailure};
 
@@ -46,19 +48,13 @@ impl Outcome {
         // Plain structs of numbers and strings always serialize.
         value.unwrap_or(serde_json::Value::Null)
     }
-
-    fn add(&mut self, sent: &Outcome) {
-        self.records += sent.records;
-        self.messages += sent.messages;
-        self.delivered += sent.delivered;
-    }
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ForwardError {
     #[error(transparent)]
     Source(#[from] SourceError),
-    #[error("nothing was sent: {0}")]
+    #[error("a record cannot be formatted: {0}")]
     Format(#[from] FormatError),
     #[error("delivery failed: {0}")]
     Delivery(#[from] DeliveryError),
@@ -176,8 +172,8 @@ pub struct Forwarder<F> {
     /// Where S3 objects are read from (the client is built on the first S3 event).
     objects: S3Objects,
     sink: Mutex<Sink>,
-    /// Buffers of the streaming path, kept for the next invocation of a warm instance.
-    buffers: std::sync::Mutex<stream::Buffers>,
+    /// The pipeline's buffers, kept for the next invocation of a warm instance.
+    buffers: std::sync::Mutex<pipeline::Buffers>,
 }
 
 impl<F: FindingsSource> Forwarder<F> {
@@ -264,28 +260,36 @@ impl<F: FindingsSource> Forwarder<F> {
         metrics: &mut Metrics,
     ) -> Result<Outcome, ForwardError> {
         sources::check_bounds(raw_event, self.limits)?;
-        let event = sources::classify(raw_event)?;
-        let event = match event {
-            sources::Event::CloudWatchLogs(data) => {
-                return self.forward_cloudwatch(&data, deadline, metrics).await;
-            }
+        let event = match sources::classify(raw_event)? {
             sources::Event::Kinesis(raws) => {
                 return self.forward_kinesis(&raws, deadline, metrics).await;
             }
             sources::Event::Sqs(raws) => return self.forward_sqs(&raws, deadline, metrics).await,
             event => event,
         };
-        if let Some(objects) = event.s3_objects() {
-            return self.forward_objects(objects, deadline, metrics).await;
+        let (mut pipeline, mut buffers) = pipeline::Pipeline::open(self, deadline, metrics);
+        let result = match pipeline.event(event, &mut buffers).await {
+            Ok(()) => pipeline.finish().await,
+            Err(error @ ForwardError::Delivery(_)) => Err(error),
+            Err(error) => {
+                pipeline.abandon().await;
+                Err(error)
+            }
+        };
+        let totals = pipeline.close(buffers);
+        match result {
+            Ok(()) => Ok(Outcome {
+                records: totals.records,
+                messages: totals.messages,
+                delivered: totals.delivered,
+                batch: None,
+            }),
+            Err(error @ ForwardError::Delivery(_)) => Err(error),
+            Err(error) => Err(error.after(totals.delivered)),
         }
-        let records = tokio::time::timeout_at(deadline, self.event_records(event, metrics))
-            .await
-            .map_err(|_| ForwardError::DeadlineWhileReading)??;
-        metrics.records_in = records.len() as u64;
-        self.send(records, deadline, metrics).await
     }
 
-    /// The records of one event that is not a batch, screened ([`Forwarder::screen`]).
+    /// The records of one event that is not a batch, screened ([`Forwarder::screen_one`]).
     async fn event_records(
         &self,
         event: sources::Event<'_>,
@@ -298,130 +302,28 @@ impl<F: FindingsSource> Forwarder<F> {
             &self.findings,
         )
         .await?;
-        self.screen(&mut records, metrics);
+        records.retain_mut(|record| self.screen_one(record, metrics));
         Ok(records)
     }
 
     /// Every decoded record passes here before it is formatted, one at a time: redaction first (no
     /// detection, split part or structured-data value sees a secret), then detections, then the
-    /// filters (which keep whatever a detection tagged). Dropped records are handled, not failed.
-    fn screen(&self, records: &mut Vec<Record>, metrics: &mut Metrics) {
-        if self.filters.is_noop() {
-            self.detect(records);
-            return;
-        }
-        records.retain_mut(|record| self.screen_one(record, metrics));
-    }
-
-    /// [`Forwarder::screen`] for one record: whether it is forwarded.
+    /// filters (which keep whatever a detection tagged). Returns whether it is forwarded; a
+    /// dropped record is handled, not failed.
     fn screen_one(&self, record: &mut Record, metrics: &mut Metrics) -> bool {
+        if !self.filters.is_noop() {
+            self.filters.redact(record, &mut metrics.redactions);
+        }
+        if let Some(detections) = &self.detections {
+            detections.apply(std::slice::from_mut(record));
+        }
         if self.filters.is_noop() {
-            self.detect(std::slice::from_mut(record));
             return true;
         }
-        self.filters.redact(record, &mut metrics.redactions);
-        self.detect(std::slice::from_mut(record));
         let keep = self.filters.keep(record);
         metrics.records_filtered += u64::from(!keep);
         keep
     }
-
-    fn detect(&self, records: &mut [Record]) {
-        if let Some(detections) = &self.detections {
-            detections.apply(records);
-        }
-    }
-
-    /// Formats and delivers `records`; counts into `metrics` what was sent and confirmed.
-    async fn send(
-        &self,
-        records: Vec<Record>,
-        deadline: Instant,
-        metrics: &mut Metrics,
-    ) -> Result<Outcome, ForwardError> {
-        let batch = match self.batch(&records) {
-            Ok(batch) => batch,
-            Err(e) => {
-                metrics.records_failed += records.len() as u64;
-                return Err(e.into());
-            }
-        };
-        let findings = FindingCounts::of(&records);
-        let detections = records.iter().filter(|r| r.detection.is_some()).count() as u64;
-        drop(records);
-        let delivered = self.deliver(&batch, deadline, metrics).await?;
-        metrics.findings.add(findings);
-        metrics.detections += detections;
-        Ok(Outcome {
-            records: batch.records(),
-            messages: batch.messages(),
-            delivered,
-            batch: None,
-        })
-    }
-
-    /// Delivers a formatted batch; counts into `metrics` what was sent and confirmed.
-    async fn deliver(
-        &self,
-        batch: &Batch,
-        deadline: Instant,
-        metrics: &mut Metrics,
-    ) -> Result<usize, DeliveryError> {
-        let sent = self.send_batch(batch, deadline, metrics).await?;
-        self.confirm_batch(batch, sent, deadline, metrics).await
-    }
-
-    /// Hands a formatted batch to the sink ([`Sink::send`]); counts into `metrics` what was sent,
-    /// and what was confirmed when that is known already.
-    async fn send_batch(
-        &self,
-        batch: &Batch,
-        deadline: Instant,
-        metrics: &mut Metrics,
-    ) -> Result<Sent, DeliveryError> {
-        metrics.split_parts += (batch.messages() - batch.records()) as u64;
-        let mut stats = DeliveryStats::default();
-        let sent = self
-            .sink
-            .lock()
-            .await
-            .send(batch, deadline, &mut stats)
-            .await;
-        metrics.add_delivery(&stats);
-        if let Err(e) = &sent {
-            count_failed_delivery(metrics, e);
-        }
-        sent
-    }
-
-    /// Waits for the confirmation of the batch sent last ([`Sink::confirm`]); counts into
-    /// `metrics` what was confirmed.
-    async fn confirm_batch(
-        &self,
-        batch: &Batch,
-        sent: Sent,
-        deadline: Instant,
-        metrics: &mut Metrics,
-    ) -> Result<usize, DeliveryError> {
-        let mut stats = DeliveryStats::default();
-        let confirmed = self
-            .sink
-            .lock()
-            .await
-            .confirm(batch, sent, deadline, &mut stats)
-            .await;
-        metrics.add_delivery(&stats);
-        match &confirmed {
-            Ok(delivered) => metrics.records_forwarded += *delivered as u64,
-            Err(e) => count_failed_delivery(metrics, e),
-        }
-        confirmed
-    }
-}
-
-fn count_failed_delivery(metrics: &mut Metrics, e: &DeliveryError) {
-    metrics.records_forwarded += e.delivered as u64;
-    metrics.records_failed += e.failed as u64;
 }
 
 #[cfg(test)]

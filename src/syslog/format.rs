@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
+use super::batch::Frames;
 use super::sanitize::{push_header_field, push_organisation, push_prefix_value, push_sd_value};
 use super::timestamp::{Clock, push_decimal, push_rfc3164, push_rfc5424};
 use super::{Batch, Framing, SyslogFormat, SyslogSettings};
@@ -67,16 +68,12 @@ impl Formatter {
     /// Formats every record. Fails as a whole, before anything is sent, when one record cannot be
     /// written within the size cap.
     pub fn batch(&self, records: &[Record]) -> Result<Batch, FormatError> {
-        let estimate: usize = records.iter().map(|r| r.payload.len() + 256).sum();
-        let mut bytes = Vec::with_capacity(estimate);
-        let mut ends = Vec::with_capacity(records.len());
+        let mut batch = Batch::default();
         let mut scratch = Scratch::default();
-        let mut messages = 0;
         for record in records {
-            messages += self.encode_with(record, &mut scratch, &mut bytes)?;
-            ends.push(bytes.len());
+            self.append(&mut batch, &mut scratch, record)?;
         }
-        Ok(Batch::parts(bytes, ends, messages))
+        Ok(batch)
     }
 
     /// Appends one record to `batch`; `scratch` is kept between calls (records of one origin
@@ -87,19 +84,24 @@ impl Formatter {
         scratch: &mut Scratch,
         record: &Record,
     ) -> Result<(), FormatError> {
-        batch.push_record(|out| self.encode_with(record, scratch, out))
+        batch.push_record(|mut frames| self.encode_with(record, scratch, &mut frames))
     }
 
     /// Appends one record's framed message(s) to `out`; returns how many messages it took.
     pub fn encode(&self, record: &Record, out: &mut Vec<u8>) -> Result<usize, FormatError> {
-        self.encode_with(record, &mut Scratch::default(), out)
+        let mut bodies = Vec::new();
+        self.encode_with(
+            record,
+            &mut Scratch::default(),
+            &mut Frames::new(out, &mut bodies),
+        )
     }
 
     fn encode_with(
         &self,
         record: &Record,
         scratch: &mut Scratch,
-        out: &mut Vec<u8>,
+        out: &mut Frames<'_>,
     ) -> Result<usize, FormatError> {
         let Scratch {
             head,
@@ -213,7 +215,7 @@ impl Formatter {
         head: &[u8],
         payload: &str,
         max: usize,
-        out: &mut Vec<u8>,
+        out: &mut Frames<'_>,
     ) -> Result<usize, FormatError> {
         let no_room = FormatError::NoRoomForPayload {
             header_bytes: head.len() + PART_MARKER_FIXED + 2,
@@ -257,18 +259,18 @@ impl Formatter {
         Ok(total)
     }
 
-    fn push_frame(&self, out: &mut Vec<u8>, pieces: &[&[u8]]) {
+    fn push_frame(&self, out: &mut Frames<'_>, pieces: &[&[u8]]) {
         match self.settings.framing {
             Framing::OctetCounting => {
                 let len: usize = pieces.iter().map(|p| p.len()).sum();
-                push_decimal(out, len as u64);
-                out.push(b' ');
-                pieces.iter().for_each(|p| out.extend_from_slice(p));
+                let mut count = [0u8; 24];
+                let mut digits = itoa::Buffer::new();
+                let digits = digits.format(len).as_bytes();
+                count[..digits.len()].copy_from_slice(digits);
+                count[digits.len()] = b' ';
+                out.push(&count[..=digits.len()], pieces, b"");
             }
-            Framing::Lf => {
-                pieces.iter().for_each(|p| out.extend_from_slice(p));
-                out.push(b'\n');
-            }
+            Framing::Lf => out.push(b"", pieces, b"\n"),
         }
     }
 
@@ -818,13 +820,18 @@ mod tests {
                         params: vec![("rule", "ECR-1".into())],
                     })
                 });
-                let mut shared = Vec::new();
-                formatter.encode_with(&record, &mut scratch, &mut shared).unwrap();
+                let (mut shared, mut bodies) = (Vec::new(), Vec::new());
+                formatter
+                    .encode_with(&record, &mut scratch, &mut Frames::new(&mut shared, &mut bodies))
+                    .unwrap();
                 let mut alone = Vec::new();
                 let mut head = Vec::new();
                 formatter.push_header(&record, &mut head);
                 let payload = defuse_prefix(&record.payload);
-                formatter.push_frame(&mut alone, &[&head, payload.as_bytes()]);
+                formatter.push_frame(
+                    &mut Frames::new(&mut alone, &mut bodies),
+                    &[&head, payload.as_bytes()],
+                );
                 proptest::prop_assert_eq!(
                     String::from_utf8_lossy(&shared),
                     String::from_utf8_lossy(&alone)

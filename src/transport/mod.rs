@@ -133,13 +133,23 @@ impl TransportError {
 /// are sent again on the retry (at-least-once).
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{delivered} of {total} records delivered (confirmed by the receiver), {failed} unconfirmed, to \
-     be sent again when the event is retried: {cause}",
-    total = delivered + failed
+    "{}, to be sent again when the event is retried: {cause}",
+    if *rest_unread {
+        format!("{delivered} records delivered (confirmed by the receiver), the rest unconfirmed")
+    } else {
+        format!(
+            "{delivered} of {} records delivered (confirmed by the receiver), {failed} unconfirmed",
+            delivered + failed
+        )
+    }
 )]
 pub struct DeliveryError {
     pub delivered: usize,
+    /// Records sent or decoded but not confirmed.
     pub failed: usize,
+    /// The event holds more records than `delivered + failed`: after the failure nothing more
+    /// was read, so they are not counted.
+    pub rest_unread: bool,
     pub cause: TransportError,
 }
 

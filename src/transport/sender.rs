@@ -208,6 +208,7 @@ impl SyslogSender {
             attempt += 1;
             let Some(delay) = self.retry.next_delay(attempt, &error, deadline) else {
                 return Err(DeliveryError {
+                    rest_unread: false,
                     delivered: progress.confirmed,
                     failed: batch.records() - progress.confirmed,
                     cause: error,

@@ -35,6 +35,7 @@ impl WriterSink {
                 self.out.flush().await
             };
             written.await.map_err(|e| DeliveryError {
+                rest_unread: false,
                 delivered,
                 failed: batch.records() - delivered,
                 cause: TransportError::Output(e),

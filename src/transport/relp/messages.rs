@@ -1,64 +1,31 @@
-//! A batch as RELP sends it: one `syslog` frame per message, without the octet count the formatter
-//! put in front of each (RELP frames the message itself).
+//! A batch as RELP sends it: one `syslog` frame per message body. The batch knows where each
+//! body lies, so the framing the formatter chose (octet counts or line breaks) is never re-parsed.
 
-use super::RelpError;
 use crate::syslog::Batch;
 
 /// The messages of a batch in order, and which of them belong to which record.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub struct Messages<'a> {
-    messages: Vec<&'a [u8]>,
-    /// `record_ends[i]`: the index just past record `i`'s last message.
-    record_ends: Vec<usize>,
+    batch: &'a Batch,
 }
 
 impl<'a> Messages<'a> {
-    /// Reads the `LEN SP MSG` frames of every record of an octet-counted batch.
-    pub fn of(batch: &'a Batch) -> Result<Messages<'a>, RelpError> {
-        let mut messages = Vec::with_capacity(batch.messages());
-        let mut record_ends = Vec::with_capacity(batch.records());
-        for mut record in batch.record_bytes() {
-            if record.is_empty() {
-                return Err(RelpError::NotOctetCounted);
-            }
-            while !record.is_empty() {
-                let (message, rest) = octet_counted(record).ok_or(RelpError::NotOctetCounted)?;
-                messages.push(message);
-                record = rest;
-            }
-            record_ends.push(messages.len());
-        }
-        Ok(Messages {
-            messages,
-            record_ends,
-        })
+    pub fn of(batch: &'a Batch) -> Messages<'a> {
+        Messages { batch }
     }
 
     pub fn len(&self) -> usize {
-        self.messages.len()
+        self.batch.messages()
     }
 
     pub fn get(&self, index: usize) -> Option<&'a [u8]> {
-        self.messages.get(index).copied()
+        self.batch.message(index)
     }
 
     /// Records whose every message comes before message `first_unconfirmed`.
     pub fn records_before(&self, first_unconfirmed: usize) -> usize {
-        self.record_ends
-            .partition_point(|&end| end <= first_unconfirmed)
+        self.batch.records_before_message(first_unconfirmed)
     }
-}
-
-/// Splits `LEN SP MSG rest` into `MSG` and `rest`.
-fn octet_counted(bytes: &[u8]) -> Option<(&[u8], &[u8])> {
-    let space = bytes.iter().take(21).position(|&b| b == b' ')?;
-    let digits = &bytes[..space];
-    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
-        return None;
-    }
-    let length: usize = std::str::from_utf8(digits).ok()?.parse().ok()?;
-    let body = &bytes[space + 1..];
-    (length <= body.len()).then(|| body.split_at(length))
 }
 
 #[cfg(test)]
@@ -98,7 +65,7 @@ mod tests {
             record("a\nb"),
         ];
         let batch = formatter.batch(&records).unwrap();
-        let messages = Messages::of(&batch).unwrap();
+        let messages = Messages::of(&batch);
         assert_eq!(messages.len(), batch.messages());
         assert!(batch.messages() > 3, "the long record was split");
         for i in 0..messages.len() {
@@ -118,20 +85,30 @@ mod tests {
     }
 
     #[test]
-    fn refuses_what_is_not_octet_counted() {
-        let formatter = Formatter::new(SyslogSettings {
+    fn bodies_are_the_same_whatever_the_framing() {
+        let settings = |framing| SyslogSettings {
             organisation: "Acme".into(),
-            framing: Framing::Lf,
+            framing,
+            max_message_bytes: 600,
             ..SyslogSettings::default()
-        });
-        let batch = formatter.batch(&[record("x")]).unwrap();
-        assert!(matches!(
-            Messages::of(&batch),
-            Err(RelpError::NotOctetCounted)
-        ));
-        assert_eq!(octet_counted(b"3 abcd"), Some((&b"abc"[..], &b"d"[..])));
-        assert_eq!(octet_counted(b"5 abcd"), None);
-        assert_eq!(octet_counted(b" 1 a"), None);
-        assert_eq!(octet_counted(b"99999999999999999999999 a"), None);
+        };
+        let records = [record("x"), record(&"long ".repeat(200)), record("a\nb")];
+        let counted = Formatter::new(settings(Framing::OctetCounting))
+            .batch(&records)
+            .unwrap();
+        let lf = Formatter::new(settings(Framing::Lf))
+            .batch(&records)
+            .unwrap();
+        let (counted, lf) = (Messages::of(&counted), Messages::of(&lf));
+        assert_eq!(counted.len(), lf.len());
+        for i in 0..counted.len() {
+            let (a, b) = (counted.get(i).unwrap(), lf.get(i).unwrap());
+            assert!(!b.ends_with(b"\n"), "no line break inside a body");
+            if i + 1 < counted.len() {
+                assert_eq!(a, b);
+            }
+        }
+        // LF framing escapes the line break inside the last record.
+        assert!(counted.get(counted.len() - 1).unwrap().ends_with(b"a\nb"));
     }
 }

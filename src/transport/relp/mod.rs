@@ -70,20 +70,12 @@ pub enum RelpError {
     Protocol { detail: String },
     #[error(transparent)]
     Encode(#[from] codec::EncodeError),
-    #[error(
-        "the messages are not octet-counted, which RELP needs to tell them apart: \
-         SYSLOG_FRAMING must be octet-counting with SYSLOG_TRANSPORT=relp"
-    )]
-    NotOctetCounted,
 }
 
 impl RelpError {
     /// Errors that another session cannot fix.
     pub fn is_permanent(&self) -> bool {
-        matches!(
-            self,
-            RelpError::Offers(_) | RelpError::Encode(_) | RelpError::NotOctetCounted
-        )
+        matches!(self, RelpError::Offers(_) | RelpError::Encode(_))
     }
 }
 

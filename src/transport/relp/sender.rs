@@ -104,11 +104,7 @@ impl RelpSender {
         deadline: Instant,
         stats: &mut DeliveryStats,
     ) -> Result<usize, DeliveryError> {
-        let messages = Messages::of(batch).map_err(|e| DeliveryError {
-            delivered: 0,
-            failed: batch.records(),
-            cause: e.into(),
-        })?;
+        let messages = Messages::of(batch);
         let mut progress = Progress::new(messages.len());
         let mut counts = stats.relp.unwrap_or_default();
         let mut attempt = 0;
@@ -125,6 +121,7 @@ impl RelpSender {
             attempt += 1;
             let Some(delay) = self.retry.next_delay(attempt, &error, deadline) else {
                 break Err(DeliveryError {
+                    rest_unread: false,
                     delivered: confirmed,
                     failed: batch.records() - confirmed,
                     cause: error,
