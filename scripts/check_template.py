@@ -125,6 +125,8 @@ CENTRAL_STREAM = getatt("CentralStream", "Arn")
 KINESIS_READ = {"kinesis:DescribeStream", "kinesis:DescribeStreamSummary", "kinesis:GetRecords",
                 "kinesis:GetShardIterator", "kinesis:ListShards"}
 SQS_CONSUME = {"sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:ChangeMessageVisibility"}
+# GetObjectVersion: the version a notification or EventBridge event names, in a versioned bucket.
+S3_READ = {"s3:GetObject", "s3:GetObjectVersion"}
 ECR_RESOURCE = {"Fn::Sub": "arn:${AWS::Partition}:ecr:*:${AWS::AccountId}:repository/*"}
 S3_QUEUE = ref("S3NotificationQueueArn")
 # Each bucket ARN (with its optional prefix) becomes the ARN of the objects under it.
@@ -166,7 +168,7 @@ for condition, statement in role_statements:
         else:
             check(condition == "ConsumeS3Queue", "the notification-queue consume policy exists only with S3NotificationQueueArn")
     if any(a.startswith("s3:") for a in acts):
-        check(acts == {"s3:GetObject"}, f"S3: only s3:GetObject, not {sorted(acts)}")
+        check(acts == S3_READ, f"S3: only {sorted(S3_READ)}, not {sorted(acts)}")
         check(statement["Resource"] == S3_OBJECTS, f"s3:GetObject on {statement['Resource']}, not the objects of S3BucketArns")
         check(condition == "ReadS3", "the S3 read policy exists only with S3BucketArns (Condition ReadS3)")
     if any(a.startswith("kms:") for a in acts):
@@ -181,7 +183,7 @@ for condition, statement in role_statements:
     check(not other, f"unexpected actions {sorted(other)}")
 ecr_actions = [a for a in all_actions if a.startswith("ecr:")]
 check(ecr_actions == ["ecr:DescribeImageScanFindings"], f"ECR actions: {ecr_actions} (exactly one statement, one action)")
-check(set(all_actions) >= KINESIS_READ | SQS_CONSUME | {"s3:GetObject", "kms:Decrypt"},
+check(set(all_actions) >= KINESIS_READ | SQS_CONSUME | S3_READ | {"kms:Decrypt"},
       f"the role lacks Kinesis read, SQS consume, S3 read or KMS decrypt actions: {all_actions}")
 
 invoke = function["EventInvokeConfig"]

@@ -392,3 +392,113 @@ async fn an_object_past_the_deadline_fails_saying_what_to_raise() {
         assert!(text.contains(needle), "{needle} in {text}");
     }
 }
+
+/// A versioned bucket: the key is overwritten after the event was sent, and the built binary (its
+/// `replay`, with the standard SDK chain) still reads the version each event names, from a
+/// notification (`versionId`) and from EventBridge (`version-id`), into rsyslog with `versionId` in
+/// the SD. An event without a version reads the current one and has no `versionId`; a version
+/// that is not there is an error naming it.
+#[tokio::test]
+async fn the_version_an_event_names_is_read_even_after_the_key_is_overwritten() {
+    let moto = Moto::start();
+    let rsyslog = Rsyslog::start();
+    moto.create_bucket(BUCKET).await;
+    moto.enable_versioning(BUCKET).await;
+    let key = "app/2026-11-22/versioned events.jsonl";
+    let body = |version: usize, lines: usize| -> Vec<u8> {
+        (1..=lines)
+            .map(|n| format!("{{\"version\":{version},\"line\":{n}}}\n"))
+            .collect::<String>()
+            .into_bytes()
+    };
+    let (first, second) = (body(1, 3), body(2, 2));
+    let v1 = moto.put_version(BUCKET, key, first.clone()).await;
+    let v2 = moto.put_version(BUCKET, key, second.clone()).await;
+    assert_ne!(v1, v2, "two versions of the key");
+
+    let dir = harness::test_dir("s3-version");
+    let events = [
+        (
+            "notification-v1.json",
+            versioned_notification(BUCKET, key, first.len(), &v1),
+        ),
+        (
+            "eventbridge-v1.json",
+            versioned_object_created(BUCKET, key, first.len(), &v1),
+        ),
+        ("current.json", notification(&[(BUCKET, key, second.len())])),
+    ];
+    let files: Vec<std::path::PathBuf> = events
+        .iter()
+        .map(|(name, event)| {
+            let file = dir.join(name);
+            std::fs::write(&file, event).expect("write the event");
+            file
+        })
+        .collect();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_aws-syslog-forwarder"))
+        .arg("replay")
+        .args(&files)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("ORGANISATION", "Acme")
+        .env("SYSLOG_HOST", "127.0.0.1")
+        .env("SYSLOG_PORT", rsyslog.tcp_port.to_string())
+        .env("SYSLOG_TLS", "false")
+        .envs(moto.env())
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("run replay");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "replay failed: {stderr}");
+    assert!(
+        stderr.contains("replay: events=3 records=8 delivered=8 failed=0 rejected_events=0"),
+        "{stderr}"
+    );
+
+    let received = rsyslog.wait_for(8, WAIT);
+    assert_eq!(received.len(), 8, "{received:#?}");
+    let expected_ids: Vec<String> = [1, 2, 3, 1, 2, 3, 1, 2]
+        .iter()
+        .map(|n| format!("{key}:{n}"))
+        .collect();
+    assert_eq!(ids(&received), expected_ids, "ids stay <key>:<line>");
+    let version_param = Regex::new(r#" versionId="([^"]*)""#).unwrap();
+    for (i, r) in received.iter().enumerate() {
+        let (version, line, named) = if i < 6 {
+            (1, i % 3 + 1, Some(v1.as_str()))
+        } else {
+            (2, i - 5, None)
+        };
+        assert!(
+            r.msg.ends_with(&format!(
+                "Organisation:Acme,Event Source:{BUCKET},{{\"version\":{version},\"line\":{line}}}"
+            )),
+            "record {i}: {}",
+            r.msg
+        );
+        assert!(
+            r.sd.contains(&format!("key=\"{key}\"")),
+            "record {i}: {}",
+            r.sd
+        );
+        let in_sd = version_param.captures(&r.sd).map(|c| c[1].to_owned());
+        assert_eq!(in_sd.as_deref(), named, "record {i}: {}", r.sd);
+    }
+
+    // A version that is not there (or no longer) is an error that names it.
+    let forwarder = s3_forwarder(&moto, &rsyslog);
+    let gone = "Vx2AZ5S0hF4Mg8Dd_qZBtRMvA9cyxZ1q";
+    let err = forwarder
+        .forward(&versioned_notification(BUCKET, key, 5, gone), deadline())
+        .await
+        .expect_err("a missing version fails the invocation");
+    assert_eq!(err.error_type(), "S3ObjectNotFound");
+    let text = err.to_string();
+    assert!(
+        text.contains(&format!(
+            "s3://{BUCKET}/{key} (versionId {gone}): no such version"
+        )),
+        "{text}"
+    );
+}

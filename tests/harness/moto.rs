@@ -102,6 +102,36 @@ impl Moto {
             .expect("moto put_object");
     }
 
+    /// Turns versioning on for `bucket`: every put keeps the earlier versions of the key.
+    pub async fn enable_versioning(&self, bucket: &str) {
+        use aws_sdk_s3::types::{BucketVersioningStatus, VersioningConfiguration};
+        self.s3_client()
+            .put_bucket_versioning()
+            .bucket(bucket)
+            .versioning_configuration(
+                VersioningConfiguration::builder()
+                    .status(BucketVersioningStatus::Enabled)
+                    .build(),
+            )
+            .send()
+            .await
+            .expect("moto put_bucket_versioning");
+    }
+
+    /// Puts a new version of `key` into a versioned bucket; returns its version id.
+    pub async fn put_version(&self, bucket: &str, key: &str, body: Vec<u8>) -> String {
+        self.s3_client()
+            .put_object()
+            .bucket(bucket)
+            .key(key)
+            .body(aws_sdk_s3::primitives::ByteStream::from(body))
+            .send()
+            .await
+            .expect("moto put_object")
+            .version_id
+            .expect("a version id: is versioning enabled on the bucket?")
+    }
+
     /// A bucket policy that denies `s3:GetObject` on the keys under `prefix` to everyone.
     pub async fn deny_reads(&self, bucket: &str, prefix: &str) {
         let policy = serde_json::json!({"Version": "2012-10-17", "Statement": [{

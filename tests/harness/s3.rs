@@ -47,6 +47,22 @@ pub fn notification(objects: &[(&str, &str, usize)]) -> String {
     json!({ "Records": records }).to_string()
 }
 
+/// An S3 event notification naming one version of an object, as S3 sends it for a versioned
+/// bucket (`s3.object.versionId`).
+pub fn versioned_notification(bucket: &str, key: &str, size: usize, version_id: &str) -> String {
+    let mut record = notification_record(bucket, key, size);
+    record["s3"]["object"]["versionId"] = json!(version_id);
+    json!({ "Records": [record] }).to_string()
+}
+
+/// An EventBridge `Object Created` event naming one version of an object
+/// (`detail.object.version-id`).
+pub fn versioned_object_created(bucket: &str, key: &str, size: usize, version_id: &str) -> String {
+    let mut event: Value = serde_json::from_str(&object_created(bucket, key, size)).unwrap();
+    event["detail"]["object"]["version-id"] = json!(version_id);
+    event.to_string()
+}
+
 /// `message` as an SNS topic delivers it to an SQS queue (raw message delivery off).
 pub fn sns_envelope(message: &str) -> String {
     json!({

@@ -67,13 +67,15 @@ impl S3Objects {
             .await
     }
 
-    /// Starts reading `object`: the body arrives through [`ObjectBody::next_chunk`].
+    /// Starts reading `object` (the version the event names, when it names one): the body arrives
+    /// through [`ObjectBody::next_chunk`].
     pub async fn open(&self, object: &ObjectRef) -> Result<ObjectBody, S3Error> {
         let client = self.client().await;
         let mut request = client
             .get_object()
             .bucket(&object.bucket)
             .key(&object.key)
+            .set_version_id(object.version_id.clone())
             .customize();
         let client_region = client.config().region().map(|r| r.as_ref().to_owned());
         if !object.region.is_empty() && client_region.as_deref() != Some(object.region.as_str()) {
@@ -94,18 +96,27 @@ impl S3Objects {
 
 /// The answers that mean "not there" or "not allowed" become errors that say what to check; the
 /// SDK reads the code from the response whoever sends it (S3, a local S3). Some answers to a
-/// denied `GetObject` carry no body, so a bare 403 is taken as denied too.
+/// denied `GetObject` carry no body, so a bare 403 is taken as denied too. A version that is not
+/// there is `NoSuchVersion`.
 fn api_error(object: &ObjectRef, error: SdkError<GetObjectError, HttpResponse>) -> S3Error {
-    let (bucket, key) = (object.bucket.clone(), object.key.clone());
+    let (bucket, key, version) = (object.bucket.clone(), object.key.clone(), object.version());
     let status = error.raw_response().map(|r| r.status().as_u16());
     let code = error.code().map(str::to_owned);
     if matches!(error.as_service_error(), Some(GetObjectError::NoSuchKey(_)))
-        || code.as_deref() == Some("NoSuchKey")
+        || matches!(code.as_deref(), Some("NoSuchKey" | "NoSuchVersion"))
     {
-        return S3Error::NoSuchKey { bucket, key };
+        return S3Error::NoSuchKey {
+            bucket,
+            key,
+            version,
+        };
     }
     if code.as_deref() == Some("NoSuchBucket") {
-        return S3Error::NoSuchBucket { bucket, key };
+        return S3Error::NoSuchBucket {
+            bucket,
+            key,
+            version,
+        };
     }
     if code.as_deref() == Some("AccessDenied") || status == Some(403) {
         let detail = match (code, error.message()) {
@@ -116,12 +127,14 @@ fn api_error(object: &ObjectRef, error: SdkError<GetObjectError, HttpResponse>) 
         return S3Error::AccessDenied {
             bucket,
             key,
+            version,
             detail,
         };
     }
     S3Error::Api {
         bucket,
         key,
+        version,
         message: DisplayErrorContext(&error).to_string(),
     }
 }

@@ -27,11 +27,64 @@ pub struct ObjectRef {
     pub region: String,
     /// The bucket owner's account, when the event names it (EventBridge does).
     pub account: String,
+    /// The version the event names, in a versioned bucket: `GetObject` reads that one, so a later
+    /// overwrite of the key does not change what is forwarded.
+    pub version_id: Option<String>,
+}
+
+impl ObjectRef {
+    /// The version asked for, as error messages name it.
+    pub fn version(&self) -> Version {
+        Version(self.version_id.clone())
+    }
 }
 
 impl std::fmt::Display for ObjectRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "s3://{}/{}", self.bucket, self.key)
+        write!(f, "s3://{}/{}{}", self.bucket, self.key, self.version())
+    }
+}
+
+/// The version of an object an error names: nothing for the current version (no version asked
+/// for), ` (versionId …)` otherwise, written after `s3://bucket/key`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Version(pub Option<String>);
+
+impl Version {
+    fn asked(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// What a missing object means, and what to check.
+    fn not_found(&self) -> &'static str {
+        if self.asked() {
+            "no such version (NoSuchVersion): the version was deleted before it was read \
+             (overwriting the key keeps it, deleting the version does not), or the event names a \
+             version that does not exist; check who deletes object versions there (a lifecycle rule \
+             expiring noncurrent versions, another consumer)"
+        } else {
+            "no such key (NoSuchKey): the object was deleted or renamed before it was read, or the \
+             event names a key that does not exist; check who deletes objects there (a lifecycle \
+             rule, another consumer)"
+        }
+    }
+
+    /// The action `GetObject` needs: a version is read with `s3:GetObjectVersion`.
+    fn action(&self) -> &'static str {
+        if self.asked() {
+            "s3:GetObjectVersion"
+        } else {
+            "s3:GetObject"
+        }
+    }
+}
+
+impl std::fmt::Display for Version {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.0 {
+            Some(id) => write!(f, " (versionId {id})"),
+            None => Ok(()),
+        }
     }
 }
 
@@ -39,32 +92,40 @@ impl std::fmt::Display for ObjectRef {
 pub enum S3Error {
     #[error("S3 event notification: {0}")]
     Notification(String),
+    #[error("s3://{bucket}/{key}{version}: {}", .version.not_found())]
+    NoSuchKey {
+        bucket: String,
+        key: String,
+        version: Version,
+    },
     #[error(
-        "s3://{bucket}/{key}: no such key (NoSuchKey): the object was deleted or renamed before it \
-         was read, or the event names a key that does not exist; check who deletes objects there \
-         (a lifecycle rule, another consumer)"
+        "s3://{bucket}/{key}{version}: no such bucket (NoSuchBucket): check the bucket the \
+         notification or rule names"
     )]
-    NoSuchKey { bucket: String, key: String },
+    NoSuchBucket {
+        bucket: String,
+        key: String,
+        version: Version,
+    },
     #[error(
-        "s3://{bucket}/{key}: no such bucket (NoSuchBucket): check the bucket the notification or \
-         rule names"
-    )]
-    NoSuchBucket { bucket: String, key: String },
-    #[error(
-        "s3://{bucket}/{key}: access denied ({detail}): the function's role needs s3:GetObject on \
-         arn:aws:s3:::{bucket}/{key} (the template grants it on S3BucketArns, each bucket ARN with \
-         an optional key prefix); check also the bucket policy, and for an object encrypted with \
-         SSE-KMS kms:Decrypt on its key (S3KmsKeyArn) and the key policy"
+        "s3://{bucket}/{key}{version}: access denied ({detail}): the function's role needs {} on \
+         arn:aws:s3:::{bucket}/{key} (the template grants s3:GetObject and s3:GetObjectVersion on \
+         S3BucketArns, each bucket ARN with an optional key prefix); check also the bucket policy, \
+         and for an object encrypted with SSE-KMS kms:Decrypt on its key (S3KmsKeyArn) and the key \
+         policy",
+        .version.action()
     )]
     AccessDenied {
         bucket: String,
         key: String,
+        version: Version,
         detail: String,
     },
-    #[error("s3://{bucket}/{key}: GetObject failed: {message}")]
+    #[error("s3://{bucket}/{key}{version}: GetObject failed: {message}")]
     Api {
         bucket: String,
         key: String,
+        version: Version,
         message: String,
     },
     #[error(
@@ -78,36 +139,41 @@ pub enum S3Error {
         message: String,
     },
     #[error(
-        "s3://{bucket}/{key}: starts like gzip but is not valid gzip ({source}); the object is \
-         corrupt or truncated"
+        "s3://{bucket}/{key}{version}: starts like gzip but is not valid gzip ({source}); the \
+         object is corrupt or truncated"
     )]
     Gzip {
         bucket: String,
         key: String,
+        version: Version,
         source: std::io::Error,
     },
     #[error(
-        "s3://{bucket}/{key}: decompresses to more than {limit} bytes, over S3_MAX_OBJECT_BYTES; \
-         raise S3_MAX_OBJECT_BYTES if such objects are expected (they are streamed, so memory does \
-         not grow with them; time does), or keep them out of the notification's prefix"
+        "s3://{bucket}/{key}{version}: decompresses to more than {limit} bytes, over \
+         S3_MAX_OBJECT_BYTES; raise S3_MAX_OBJECT_BYTES if such objects are expected (they are \
+         streamed, so memory does not grow with them; time does), or keep them out of the \
+         notification's prefix"
     )]
     TooLarge {
         bucket: String,
         key: String,
+        version: Version,
         limit: usize,
     },
-    #[error("s3://{bucket}/{key}: CloudTrail record {index} is {reason}")]
+    #[error("s3://{bucket}/{key}{version}: CloudTrail record {index} is {reason}")]
     Record {
         bucket: String,
         key: String,
+        version: Version,
         /// Counting from 1.
         index: usize,
         reason: String,
     },
-    #[error("s3://{bucket}/{key}: at decompressed byte {offset}: {reason}")]
+    #[error("s3://{bucket}/{key}{version}: at decompressed byte {offset}: {reason}")]
     Layout {
         bucket: String,
         key: String,
+        version: Version,
         offset: usize,
         reason: String,
     },
@@ -155,6 +221,8 @@ fn origin(object: &ObjectRef, account: String, region: String, app_name: &str) -
             ("region", region),
             ("bucket", object.bucket.clone()),
             ("key", object.key.clone()),
+            // Empty (left out of the SD) when the event names no version.
+            ("versionId", object.version_id.clone().unwrap_or_default()),
         ],
     })
 }
@@ -199,6 +267,7 @@ mod tests {
             size: None,
             region: "eu-west-1".into(),
             account: String::new(),
+            version_id: None,
         }
     }
 
@@ -235,6 +304,76 @@ mod tests {
         assert_eq!(
             o.to_string(),
             "s3://trail/AWSLogs/111122223333/CloudTrail/x.json.gz"
+        );
+    }
+
+    #[test]
+    fn a_version_is_in_the_sd_and_the_errors_only_when_the_event_names_one() {
+        let current = object("logs/app.log");
+        let names = |origin: &Origin| origin.params.iter().map(|(n, _)| *n).collect::<Vec<_>>();
+        let unversioned = lines_origin(&current);
+        assert!(
+            unversioned
+                .params
+                .iter()
+                .all(|(n, v)| *n != "versionId" || v.is_empty()),
+            "{:?}",
+            unversioned.params
+        );
+        let mut versioned = object("logs/app.log");
+        versioned.version_id = Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY".into());
+        for origin in [
+            lines_origin(&versioned),
+            cloudtrail_origin(&versioned, "111122223333", "eu-west-1"),
+        ] {
+            assert_eq!(
+                names(&origin),
+                ["account", "region", "bucket", "key", "versionId"]
+            );
+            assert_eq!(
+                origin.params[4],
+                ("versionId", "3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY".to_owned())
+            );
+        }
+        assert_eq!(
+            versioned.to_string(),
+            "s3://trail/logs/app.log (versionId 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY)"
+        );
+        assert_eq!(current.to_string(), "s3://trail/logs/app.log");
+
+        let missing = |o: &ObjectRef| S3Error::NoSuchKey {
+            bucket: o.bucket.clone(),
+            key: o.key.clone(),
+            version: o.version(),
+        };
+        let text = missing(&versioned).to_string();
+        assert!(
+            text.starts_with(
+                "s3://trail/logs/app.log (versionId 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY): no such version"
+            ),
+            "{text}"
+        );
+        let text = missing(&current).to_string();
+        assert!(
+            text.starts_with("s3://trail/logs/app.log: no such key (NoSuchKey)"),
+            "{text}"
+        );
+        let denied = |o: &ObjectRef| S3Error::AccessDenied {
+            bucket: o.bucket.clone(),
+            key: o.key.clone(),
+            version: o.version(),
+            detail: "AccessDenied".into(),
+        };
+        let text = denied(&versioned).to_string();
+        assert!(
+            text.contains("(versionId 3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY): access denied")
+                && text.contains("needs s3:GetObjectVersion on arn:aws:s3:::trail/logs/app.log"),
+            "{text}"
+        );
+        let text = denied(&current).to_string();
+        assert!(
+            text.contains("needs s3:GetObject on arn:aws:s3:::trail/logs/app.log"),
+            "{text}"
         );
     }
 }

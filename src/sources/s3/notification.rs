@@ -38,9 +38,21 @@ struct ObjectEntity<'a> {
     key: Option<Cow<'a, str>>,
     #[serde(default)]
     size: Option<u64>,
+    /// An S3 event notification's `versionId`: absent or null when the bucket is not versioned.
+    #[serde(rename = "versionId", borrow, default)]
+    version_id: Option<Cow<'a, str>>,
+    /// An EventBridge event's `version-id`, absent when the bucket is not versioned.
+    #[serde(rename = "version-id", borrow, default)]
+    eventbridge_version_id: Option<Cow<'a, str>>,
 }
 
-/// The objects of an S3 event notification's records, in order. Records of events other than
+/// A version id as the event carries it; none when it is absent, null or empty.
+fn version(id: Option<Cow<'_, str>>) -> Option<String> {
+    id.filter(|id| !id.is_empty()).map(Cow::into_owned)
+}
+
+/// The objects of an S3 event notification's records (`s3.bucket.name`, `s3.object.key`,
+/// `s3.object.versionId` in a versioned bucket), in order. Records of events other than
 /// `ObjectCreated:*` (a deletion, a restore) name no object to read and are left out, as are
 /// CloudTrail digest files.
 pub fn notification_objects(records: &[&RawValue]) -> Result<Vec<ObjectRef>, S3Error> {
@@ -73,6 +85,7 @@ pub fn notification_objects(records: &[&RawValue]) -> Result<Vec<ObjectRef>, S3E
             size: object.size,
             region: record.region.map(Cow::into_owned).unwrap_or_default(),
             account: String::new(),
+            version_id: version(object.version_id),
         };
         if !skip(&object) {
             objects.push(object);
@@ -90,8 +103,9 @@ struct CreatedDetail<'a> {
     object: Option<ObjectEntity<'a>>,
 }
 
-/// The object of an EventBridge `Object Created` event (`detail.bucket.name`, `detail.object.key`),
-/// or none for a CloudTrail digest file. EventBridge carries the key as it is (not form-encoded).
+/// The object of an EventBridge `Object Created` event (`detail.bucket.name`, `detail.object.key`,
+/// `detail.object.version-id` in a versioned bucket), or none for a CloudTrail digest file.
+/// EventBridge carries the key as it is (not form-encoded).
 pub fn created_object(
     detail: &str,
     account: &str,
@@ -112,6 +126,7 @@ pub fn created_object(
         size: object.size,
         region: region.to_owned(),
         account: account.to_owned(),
+        version_id: version(object.eventbridge_version_id),
     };
     Ok((!skip(&object)).then_some(object))
 }
@@ -193,5 +208,63 @@ mod tests {
         assert!(created_object(r#"{"bucket":{"name":"b"}}"#, "", "").is_err());
         let digest = r#"{"bucket":{"name":"b"},"object":{"key":"x/CloudTrail-Digest/y.json.gz"}}"#;
         assert_eq!(created_object(digest, "", "").unwrap(), None);
+    }
+
+    #[test]
+    fn notification_records_name_their_version_when_the_bucket_is_versioned() {
+        let records = raws(
+            r#"[{"eventSource":"aws:s3","awsRegion":"eu-west-1","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"logs"},"object":{"key":"a.log","size":3,"versionId":"3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY","sequencer":"0A1B2C3D4E5F678901"}}},
+                {"eventSource":"aws:s3","awsRegion":"eu-west-1","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"logs"},"object":{"key":"b.log","size":3,"versionId":null}}},
+                {"eventSource":"aws:s3","awsRegion":"eu-west-1","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"logs"},"object":{"key":"c.log","size":3}}},
+                {"eventSource":"aws:s3","awsRegion":"eu-west-1","eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"logs"},"object":{"key":"d.log","size":3,"versionId":""}}}]"#,
+        );
+        let refs: Vec<&RawValue> = records.iter().map(|r| &**r).collect();
+        let objects = notification_objects(&refs).unwrap();
+        let versions: Vec<(&str, Option<&str>)> = objects
+            .iter()
+            .map(|o| (o.key.as_str(), o.version_id.as_deref()))
+            .collect();
+        assert_eq!(
+            versions,
+            [
+                ("a.log", Some("3HL4kqtJlcpXroDTDmJ+rmSpXd3dIbrHY")),
+                ("b.log", None),
+                ("c.log", None),
+                ("d.log", None),
+            ]
+        );
+        // The notification names its version `versionId`; EventBridge's spelling is not read here.
+        let other = raws(
+            r#"[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k","version-id":"v"}}}]"#,
+        );
+        let refs: Vec<&RawValue> = other.iter().map(|r| &**r).collect();
+        assert_eq!(notification_objects(&refs).unwrap()[0].version_id, None);
+        // A version id that is not a string is a malformed record.
+        let wrong = raws(
+            r#"[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"k","versionId":7}}}]"#,
+        );
+        let refs: Vec<&RawValue> = wrong.iter().map(|r| &**r).collect();
+        let err = notification_objects(&refs).unwrap_err();
+        assert!(err.to_string().contains("record 0"), "{err}");
+    }
+
+    #[test]
+    fn eventbridge_events_name_their_version_when_the_bucket_is_versioned() {
+        let detail = r#"{"version":"0","bucket":{"name":"logs"},"object":{"key":"a.log","size":5,"etag":"b1946ac92492d2347c6235b4d2611184","version-id":"IYV3p45BT0ac8hjHg1houSdS1a.Mro8e","sequencer":"617f08299329d189"},"request-id":"N4N7GDK58NMKJ12R","requester":"123456789012","reason":"PutObject"}"#;
+        let object = created_object(detail, "111122223333", "ca-central-1")
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            object.version_id.as_deref(),
+            Some("IYV3p45BT0ac8hjHg1houSdS1a.Mro8e")
+        );
+        for detail in [
+            r#"{"bucket":{"name":"logs"},"object":{"key":"a.log","size":5}}"#,
+            r#"{"bucket":{"name":"logs"},"object":{"key":"a.log","version-id":null}}"#,
+            r#"{"bucket":{"name":"logs"},"object":{"key":"a.log","versionId":"v"}}"#,
+        ] {
+            let object = created_object(detail, "", "").unwrap().unwrap();
+            assert_eq!(object.version_id, None, "{detail}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 use serde::Deserialize;
 
 use super::inflow::Inflow;
-use super::{ObjectRef, S3Error};
+use super::{ObjectRef, S3Error, Version};
 use crate::sources::eventbridge::compact_json_into;
 use crate::sources::input::{Input, InputError};
 use crate::time::parse_rfc3339_ms;
@@ -103,6 +103,7 @@ pub struct ObjectStream {
     input: Input<Inflow>,
     bucket: String,
     key: String,
+    version: Version,
     layout: Layout,
     cloudtrail: bool,
     /// The longest record (a CloudTrail element; a line is cut into records of this size).
@@ -130,6 +131,7 @@ impl ObjectStream {
             input: Input::new(Inflow::default(), max_bytes, buffer),
             bucket: object.bucket.clone(),
             key: object.key.clone(),
+            version: object.version(),
             layout: Layout::Unknown,
             cloudtrail: false,
             max_record: max_record.max(16),
@@ -197,25 +199,31 @@ impl ObjectStream {
     }
 
     fn error(&self, fault: Fault) -> S3Error {
-        let (bucket, key) = (self.bucket.clone(), self.key.clone());
+        let (bucket, key, version) = (self.bucket.clone(), self.key.clone(), self.version.clone());
         match fault {
-            Fault::Input(InputError::TooLarge { limit }) => {
-                S3Error::TooLarge { bucket, key, limit }
-            }
+            Fault::Input(InputError::TooLarge { limit }) => S3Error::TooLarge {
+                bucket,
+                key,
+                version,
+                limit,
+            },
             Fault::Input(InputError::Read(source)) => S3Error::Gzip {
                 bucket,
                 key,
+                version,
                 source,
             },
             Fault::Record(reason) => S3Error::Record {
                 bucket,
                 key,
+                version,
                 index: self.records + 1,
                 reason,
             },
             Fault::Layout(reason) => S3Error::Layout {
                 bucket,
                 key,
+                version,
                 offset: self.input.total() - self.input.window().len(),
                 reason,
             },

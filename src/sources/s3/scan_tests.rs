@@ -8,6 +8,7 @@ fn object(key: &str) -> ObjectRef {
         size: None,
         region: "us-east-1".into(),
         account: String::new(),
+        version_id: None,
     }
 }
 
