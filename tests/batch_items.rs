@@ -149,8 +149,8 @@ async fn kinesis_and_sqs_batches_report_exactly_what_was_not_delivered() {
         produced[0].timestamp
     );
 
-    // A corrupt record (neither gzip nor UTF-8): exactly it is reported; what follows it in the
-    // shard is not sent, since Lambda resumes from it.
+    // A corrupt record (neither gzip nor UTF-8) can never be decoded: it is forwarded base64-encoded
+    // and the shard goes on past it.
     let (event, sequences) = kinesis_event(&[
         gz_log_data(
             ACCOUNT_A,
@@ -167,16 +167,19 @@ async fn kinesis_and_sqs_batches_report_exactly_what_was_not_delivered() {
         ),
     ]);
     let response = invoke(&emulator, &function, &event);
-    assert_eq!(failures(&response), vec![sequences[1].clone()]);
-    let received = rsyslog.wait_for(7 + 2, WAIT);
+    assert!(failures(&response).is_empty(), "{response}");
+    let received = rsyslog.wait_for(7 + 5, WAIT);
     assert_eq!(messages_containing(&received, "before-corrupt").len(), 2);
-    let received = rsyslog.wait_for(7 + 3, Duration::from_secs(1));
-    assert_eq!(
-        received.len(),
-        9,
-        "nothing after the corrupt record is sent"
+    assert_eq!(messages_containing(&received, "after-corrupt").len(), 2);
+    let corrupt = messages_containing(&received, "//4AgA==");
+    assert_eq!(corrupt.len(), 1, "{received:#?}");
+    assert!(
+        corrupt[0].sd.contains(&format!("id=\"{}\"", sequences[1])),
+        "{}",
+        corrupt[0].sd
     );
-    assert!(messages_containing(&received, "after-corrupt").is_empty());
+    let received = rsyslog.wait_for(7 + 6, Duration::from_secs(1));
+    assert_eq!(received.len(), 12);
 
     // The failure queue redriven: a failure-destination record delivers its original event; an
     // undecodable body is reported and the others are not held back by it.
@@ -198,8 +201,8 @@ async fn kinesis_and_sqs_batches_report_exactly_what_was_not_delivered() {
     ]);
     let response = invoke(&emulator, &function, &event);
     assert_eq!(failures(&response), vec![ids[1].clone()]);
-    let received = rsyslog.wait_for(9 + 4, WAIT);
-    assert_eq!(received.len(), 13, "{:#?}", received.last());
+    let received = rsyslog.wait_for(12 + 4, WAIT);
+    assert_eq!(received.len(), 16, "{:#?}", received.last());
     assert_eq!(messages_containing(&received, "redriven line").len(), 3);
     assert_eq!(messages_containing(&received, "redrive-check").len(), 1);
 
@@ -224,7 +227,7 @@ async fn kinesis_and_sqs_batches_report_exactly_what_was_not_delivered() {
     let (event, _) = sqs_event(&[notification]);
     let response = invoke(&emulator, &function, &event);
     assert!(failures(&response).is_empty(), "{response}");
-    let received = rsyslog.wait_for(13 + 1, WAIT);
+    let received = rsyslog.wait_for(16 + 1, WAIT);
     let forwarded = messages_containing(&received, "sns-fanout-check");
     assert_eq!(forwarded.len(), 1, "{:#?}", received.last());
     assert_eq!(forwarded[0].severity, 3);

@@ -108,3 +108,55 @@ pub fn failure_record(original: &str) -> String {
 pub fn awslogs_event(log_data: &Value) -> String {
     super::encode::awslogs(&log_data.to_string())
 }
+
+pub const FIFO_QUEUE_ARN: &str = "arn:aws:sqs:eu-west-1:999988887777:forwarder-ordered.fifo";
+
+/// An SQS event from a FIFO queue: one message group, message attributes as FIFO queues send them.
+pub fn sqs_fifo_event(bodies: &[String]) -> (String, Vec<String>) {
+    let (event, ids) = sqs_event(bodies);
+    let mut event: Value = serde_json::from_str(&event).expect("an SQS event");
+    for (i, record) in event["Records"]
+        .as_array_mut()
+        .expect("Records")
+        .iter_mut()
+        .enumerate()
+    {
+        record["eventSourceARN"] = json!(FIFO_QUEUE_ARN);
+        record["attributes"]["MessageGroupId"] = json!("orders");
+        record["attributes"]["SequenceNumber"] = json!(format!("1878000000000000{i:04}"));
+        record["attributes"]["MessageDeduplicationId"] = json!(format!("dedup-{i}"));
+    }
+    (event.to_string(), ids)
+}
+
+/// A KPL aggregated record: the magic, the protobuf `AggregatedRecord` (the partition key table and
+/// one `Record` per `(key index, data)`), and the MD5 digest of the protobuf.
+pub fn kpl_aggregate(keys: &[&str], records: &[(u64, &[u8])]) -> Vec<u8> {
+    use md5::{Digest, Md5};
+    fn varint(out: &mut Vec<u8>, mut value: u64) {
+        while value >= 0x80 {
+            out.push((value as u8) | 0x80);
+            value >>= 7;
+        }
+        out.push(value as u8);
+    }
+    fn bytes_field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+        out.push(tag);
+        varint(out, bytes.len() as u64);
+        out.extend_from_slice(bytes);
+    }
+    let mut message = Vec::new();
+    for key in keys {
+        bytes_field(&mut message, 0x0a, key.as_bytes());
+    }
+    for (key_index, data) in records {
+        let mut record = vec![0x08];
+        varint(&mut record, *key_index);
+        bytes_field(&mut record, 0x1a, data);
+        bytes_field(&mut message, 0x1a, &record);
+    }
+    let mut aggregate = vec![0xF3, 0x89, 0x9A, 0xC2];
+    aggregate.extend_from_slice(&message);
+    aggregate.extend_from_slice(&Md5::digest(&message));
+    aggregate
+}
