@@ -292,3 +292,145 @@ async fn a_receiver_lost_mid_batch_reports_the_first_unconfirmed_kinesis_record(
     let log = function.log();
     assert!(log.contains("\"BatchItemsFailed\":1"), "{log}");
 }
+
+/// Data that can never be decoded (binary, gzip that does not inflate, a KPL aggregate with a wrong
+/// digest, a binary KPL user record) is forwarded base64-encoded, KPL aggregates are de-aggregated,
+/// and the function's own log group is skipped: nothing is reported, so the shard goes on.
+#[tokio::test(flavor = "multi_thread")]
+async fn undecodable_aggregated_and_own_kinesis_records_never_block_the_shard() {
+    let rsyslog = Rsyslog::start();
+    let emulator = Emulator::start();
+    let function = start_function(&emulator, rsyslog.tcp_port);
+
+    let mut broken_gzip = gz_log_data(ACCOUNT_A, "/aws/lambda/orders", 0, &lines("lost", 50));
+    broken_gzip.truncate(broken_gzip.len() / 2);
+    let aggregate = kpl_aggregate(
+        &["user-a", "user-b"],
+        &[
+            (0, br#"{"kpl":"text one"}"#),
+            (
+                1,
+                &gz_log_data(ACCOUNT_B, "/ecs/kpl", 700, &lines("kpl-cw", 2)),
+            ),
+            (1, &[0xff, 0x00, 0xfe]),
+        ],
+    );
+    let mut bad_digest = kpl_aggregate(&["k"], &[(0, b"never seen")]);
+    let last = bad_digest.len() - 1;
+    bad_digest[last] ^= 0xff;
+    let (event, sequences) = kinesis_event(&[
+        gz_log_data(ACCOUNT_A, "/aws/lambda/orders", 0, &lines("first", 2)),
+        vec![0xff, 0xfe, 0x00, 0x80],
+        broken_gzip,
+        aggregate,
+        bad_digest,
+        gz_log_data(ACCOUNT_A, "/aws/lambda/forwarder", 800, &lines("own", 3)),
+        br#"{"after":"all"}"#.to_vec(),
+    ]);
+    let response = invoke(&emulator, &function, &event);
+    assert_eq!(response, json!({"batchItemFailures": []}));
+    let received = rsyslog.wait_for(10, WAIT);
+    let extra = rsyslog.wait_for(11, Duration::from_secs(1));
+    assert_eq!(extra.len(), 10, "{extra:#?}");
+    assert_eq!(messages_containing(&received, "first line").len(), 2);
+    assert_eq!(messages_containing(&received, "kpl-cw line").len(), 2);
+    assert!(messages_containing(&received, "own line").is_empty());
+    assert!(messages_containing(&received, "lost line").is_empty());
+    assert_eq!(
+        messages_containing(&received, r#"{"after":"all"}"#).len(),
+        1
+    );
+
+    let undecodable: Vec<&Received> = received
+        .iter()
+        .filter(|r| r.sd.contains("encoding=\"base64\""))
+        .collect();
+    assert_eq!(undecodable.len(), 4, "{undecodable:#?}");
+    for r in &undecodable {
+        assert!(r.msg.contains("Event Source:central-logs,"), "{}", r.msg);
+        assert!(r.sd.contains("reason=\""), "{}", r.sd);
+    }
+    let by_id = |id: &str| -> &Received {
+        received
+            .iter()
+            .find(|r| r.sd.contains(&format!("id=\"{id}\"")))
+            .unwrap_or_else(|| panic!("no record with id {id}: {received:#?}"))
+    };
+    let binary = by_id(&sequences[1]);
+    assert!(binary.msg.ends_with(",//4AgA=="), "{}", binary.msg);
+    assert!(
+        binary
+            .sd
+            .contains("reason=\"neither gzip, nor KPL, nor UTF-8 text\""),
+        "{}",
+        binary.sd
+    );
+    assert!(
+        by_id(&sequences[2])
+            .sd
+            .contains("reason=\"gzip that does not inflate\""),
+        "{}",
+        by_id(&sequences[2]).sd
+    );
+    let digest = by_id(&sequences[4]);
+    assert!(digest.sd.contains("MD5"), "{}", digest.sd);
+    let user_text = by_id(&format!("{}:0", sequences[3]));
+    assert!(user_text.msg.ends_with(r#"{"kpl":"text one"}"#));
+    assert!(
+        user_text.sd.contains("partitionKey=\"user-a\""),
+        "{}",
+        user_text.sd
+    );
+    let user_binary = by_id(&format!("{}:2", sequences[3]));
+    assert!(
+        user_binary.sd.contains("partitionKey=\"user-b\""),
+        "{}",
+        user_binary.sd
+    );
+    assert!(user_binary.msg.ends_with(",/wD+"), "{}", user_binary.msg);
+
+    let log = function.log();
+    assert!(log.contains("\"UndecodableRecords\":4"), "{log}");
+    assert!(log.contains("\"RecordsSkipped\":1"), "{log}");
+    assert!(
+        log.contains(&sequences[1]),
+        "the WARN names the record: {log}"
+    );
+}
+
+/// A FIFO queue keeps each message group's order: at the first message that fails, it and every
+/// message after it are reported, and nothing after it is sent.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_fifo_batch_stops_at_its_first_failure() {
+    let rsyslog = Rsyslog::start();
+    let emulator = Emulator::start();
+    let function = start_function(&emulator, rsyslog.tcp_port);
+    let action = |name: &str| {
+        json!({"version": "0", "id": format!("{name}-0000-4000-8000-000000000000"),
+            "detail-type": "ECR Image Action", "source": "aws.ecr", "account": ACCOUNT_A,
+            "time": "2026-11-22T10:15:30Z", "region": "eu-west-1", "resources": [],
+            "detail": {"action-type": "PUSH", "result": "SUCCESS", "repository-name": name}})
+        .to_string()
+    };
+    let (event, ids) = sqs_fifo_event(&[
+        action("fifo-one"),
+        action("fifo-two"),
+        "this is not an event".to_owned(),
+        action("fifo-four"),
+    ]);
+    let response = invoke(&emulator, &function, &event);
+    assert_eq!(failures(&response), ids[2..].to_vec());
+    let received = rsyslog.wait_for(2, WAIT);
+    let received_later = rsyslog.wait_for(3, Duration::from_secs(1));
+    assert_eq!(received_later.len(), 2, "{received_later:#?}");
+    assert_eq!(messages_containing(&received, "fifo-one").len(), 1);
+    assert_eq!(messages_containing(&received, "fifo-two").len(), 1);
+    assert!(function.log().contains("\"BatchItemsFailed\":2"));
+
+    // The same messages from a standard queue: only the broken one is reported.
+    let standard = event.replace(FIFO_QUEUE_ARN, QUEUE_ARN);
+    let response = invoke(&emulator, &function, &standard);
+    assert_eq!(failures(&response), vec![ids[2].clone()]);
+    let received = rsyslog.wait_for(5, WAIT);
+    assert_eq!(messages_containing(&received, "fifo-four").len(), 1);
+}
