@@ -982,6 +982,32 @@ fn kinesis_row(tcp: &DiscardSink) -> (Row, f64) {
     (row, rss)
 }
 
+/// Peak RSS of the release binary for the organisation paths at their largest accepted inputs: a
+/// 6 MB Kinesis batch whose every record decompresses to 60 MiB, and an SQS message whose 256 KiB
+/// body decompresses to 20 MiB.
+struct BatchMemory {
+    kinesis_records: usize,
+    kinesis_rss: f64,
+    sqs_body_kib: f64,
+    sqs_rss: f64,
+}
+
+fn batch_memory_rows(tcp: &DiscardSink) -> BatchMemory {
+    let sixty = workload::repetitive_cloudtrail(60 << 20);
+    let kinesis = workload::kinesis_of(&sixty, 6_000_000);
+    let kinesis_records = kinesis.matches("\"sequenceNumber\"").count();
+    let kinesis_rss = peak_rss_mib(&kinesis, "kinesis-6mb-of-60mib.json", tcp.port);
+    let twenty = workload::repetitive_cloudtrail(20 << 20);
+    let sqs = workload::sqs_of(&twenty);
+    let sqs_rss = peak_rss_mib(&sqs, "sqs-body-20mib.json", tcp.port);
+    BatchMemory {
+        kinesis_records,
+        kinesis_rss,
+        sqs_body_kib: twenty.event.len() as f64 / 1024.0,
+        sqs_rss,
+    }
+}
+
 /// Peak RSS and MB/s against decompressed size, as an SVG of two panels.
 fn size_chart(rows: &[SizeRow]) -> String {
     let (w, h, pad) = (360.0, 240.0, 48.0);
@@ -1168,6 +1194,15 @@ fn main() {
         print!("{}", overhead_lines(&overheads));
         return;
     }
+    // `cargo bench --bench pipeline -- memory`: only the peak RSS of the organisation paths.
+    if filter.as_deref() == Some("memory") {
+        let m = batch_memory_rows(&sinks.tcp);
+        println!(
+            "peak RSS: Kinesis 6 MB batch of {} records of 60 MiB each {:.1} MiB; SQS {:.0} KiB body of 20 MiB {:.1} MiB",
+            m.kinesis_records, m.kinesis_rss, m.sqs_body_kib, m.sqs_rss
+        );
+        return;
+    }
     // `cargo bench --bench pipeline -- s3`: only the S3 object rows.
     if filter.as_deref() == Some("s3") {
         print!("{}", s3_report(&s3_rows(&sinks.tcp)));
@@ -1184,6 +1219,7 @@ fn main() {
     let mut overheads = Vec::new();
     let mut sizes = Vec::new();
     let mut s3 = None;
+    let mut batch_memory = None;
     if whole {
         let (filtered, found) = filter_rows(&cloudtrail, &sinks.tcp);
         rows.extend(filtered);
@@ -1194,6 +1230,7 @@ fn main() {
         kinesis_rss = Some(rss);
         sizes = size_rows(&sinks.tcp);
         s3 = Some(s3_rows(&sinks.tcp));
+        batch_memory = Some(batch_memory_rows(&sinks.tcp));
     }
 
     let find = |name: &str| rows.iter().find(|r| r.name == name);
@@ -1288,6 +1325,8 @@ fn main() {
          | peak RSS, 60 MiB decompressed payload | {} | ≤ 48 MiB |\n\
          | peak RSS growth, 8 → 60 MiB decompressed | {} | ≤ 8 MiB |\n\
          | peak RSS, 6 MB Kinesis batch of 100 payloads | {} | ≤ 48 MiB |\n\
+         | peak RSS, 6 MB Kinesis batch{} whose records each decompress to 60 MiB | {} | ≤ 48 MiB |\n\
+         | peak RSS, SQS message, {} body decompressing to 20 MiB | {} | ≤ 40 MiB |\n\
          | aarch64 bootstrap.zip | {} | ≤ 8 MB |\n",
         value(ct_ratio, 2, ""),
         value(ct_tls_ratio, 2, ""),
@@ -1302,6 +1341,14 @@ fn main() {
         value(rss_60, 1, " MiB"),
         value(rss_60.zip(rss_8).map(|(a, b)| a - b), 1, " MiB"),
         value(kinesis_rss, 1, " MiB"),
+        batch_memory
+            .as_ref()
+            .map_or(String::new(), |m| format!(" ({} records)", m.kinesis_records)),
+        value(batch_memory.as_ref().map(|m| m.kinesis_rss), 1, " MiB"),
+        batch_memory
+            .as_ref()
+            .map_or("a".to_string(), |m| format!("{:.0} KiB", m.sqs_body_kib)),
+        value(batch_memory.as_ref().map(|m| m.sqs_rss), 1, " MiB"),
         show(zip)
     ));
     report.push_str(&overhead_lines(&overheads));
@@ -1311,13 +1358,16 @@ fn main() {
         |v: Option<f64>, digits: usize| v.map_or("na".to_string(), |v| format!("{v:.digits$}"));
     let line = format!(
         "BENCH pipeline_vs_limit={} pipeline_tls_vs_limit={} events_per_s={} relp_vs_tcp={} \
-         peak_rss_mib={} peak_rss_60mib={} init_ms={} zip_mib={}",
+         peak_rss_mib={} peak_rss_60mib={} peak_rss_kinesis_60mib={} peak_rss_sqs_20mib={} \
+         init_ms={} zip_mib={}",
         word(ct_ratio, 2),
         word(ct_tls_ratio, 2),
         word(small_events, 0),
         word(relp_small, 2),
         word(rss, 1),
         word(rss_60, 1),
+        word(batch_memory.as_ref().map(|m| m.kinesis_rss), 1),
+        word(batch_memory.as_ref().map(|m| m.sqs_rss), 1),
         word(init, 1),
         word(zip, 2)
     );

@@ -318,6 +318,40 @@ pub fn kinesis_batch(count: usize, event_bytes: usize) -> Payload {
     }
 }
 
+/// A Kinesis event whose every record carries `payload`'s compressed subscription data (what a
+/// CloudWatch Logs destination writes), as many records as fit in `event_bytes`.
+pub fn kinesis_of(payload: &Payload, event_bytes: usize) -> String {
+    let data = base64::engine::general_purpose::STANDARD.encode(&payload.compressed);
+    let count = (event_bytes / (data.len() + 400)).max(1);
+    let records: Vec<serde_json::Value> = (0..count)
+        .map(|r| {
+            serde_json::json!({
+                "kinesis": {"kinesisSchemaVersion": "1.0", "partitionKey": format!("pk-{r}"),
+                            "sequenceNumber": format!("4959033827149025660855969253836157109592157598913{:07}", r),
+                            "data": data, "approximateArrivalTimestamp": 1_795_341_600.5_f64 + r as f64},
+                "eventSource": "aws:kinesis", "eventVersion": "1.0",
+                "eventID": format!("shardId-000000000000:{r}"), "eventName": "aws:kinesis:record",
+                "invokeIdentityArn": "arn:aws:iam::999988887777:role/forwarder", "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:999988887777:stream/central-logs",
+            })
+        })
+        .collect();
+    serde_json::json!({ "Records": records }).to_string()
+}
+
+/// An SQS event of one message whose body is `payload`'s subscription event (`{"awslogs":…}`), as
+/// the failure queue holds it or a subscription fan-out delivers it.
+pub fn sqs_of(payload: &Payload) -> String {
+    serde_json::json!({"Records": [{
+        "messageId": "059f36b4-87a3-44ab-83d2-661975830a7d", "receiptHandle": "AQEBwJnKyrHigUMZj6rYigCgxlaS3SLy0a",
+        "body": payload.event, "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1795341600000"},
+        "messageAttributes": {}, "md5OfBody": "e4e68fb7bd0e697a0ae8f1bb342846b3",
+        "eventSource": "aws:sqs", "eventSourceARN": "arn:aws:sqs:us-east-1:999988887777:forwarder-failures",
+        "awsRegion": "us-east-1",
+    }]})
+    .to_string()
+}
+
 /// A gzip object in S3, as the benchmarks serve it.
 pub struct S3Object {
     pub compressed: Vec<u8>,
