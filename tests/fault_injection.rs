@@ -333,9 +333,44 @@ async fn s4_receiver_that_never_reads_fails_with_a_write_timeout() {
         text.contains("stopped reading") || text.contains("did not acknowledge"),
         "{text}"
     );
-    assert!(text.contains("0 of 20000 records delivered"), "{text}");
+    // 8 MB of records: the failure comes while the second batch is formatted, so the rest of the
+    // payload is neither read nor counted.
+    assert!(text.contains("0 records delivered"), "{text}");
+    assert!(text.contains("the rest unconfirmed"), "{text}");
     assert_eq!(server.connections(), 3, "first attempt and two reconnects");
     assert!(Instant::now() < deadline, "failed before the deadline");
+}
+
+/// A receiver that accepts and never reads, a 20 MB payload, and a write timeout longer than the
+/// invocation: only the deadline ends the wait. The error comes before it, with what was confirmed,
+/// and the rest of the payload is not inflated just to be counted.
+#[tokio::test]
+async fn s4b_a_stalled_receiver_fails_before_the_deadline_without_reading_on() {
+    let server = SilentServer::start();
+    let destination = Destination {
+        write_timeout: Duration::from_secs(60),
+        ..tcp(server.port())
+    };
+    let forwarder = forwarder(&destination, settings());
+    let raw = large_subscription(52_000);
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(6);
+    let err = forwarder
+        .forward(&raw, deadline)
+        .await
+        .expect_err("nothing is read");
+    let finished = Instant::now();
+    let text = err.to_string();
+    assert!(text.contains("0 records delivered"), "{text}");
+    assert!(text.contains("the rest unconfirmed"), "{text}");
+    assert_eq!(err.error_type(), "DeadlineExceeded", "{text}");
+    // The function keeps 750 ms of Lambda's deadline back (DEADLINE_MARGIN): what it answers
+    // within 250 ms of the deadline it is given reaches Lambda at least 500 ms before its own.
+    assert!(
+        finished <= deadline + Duration::from_millis(250),
+        "the error came {:?} after the deadline",
+        finished - deadline
+    );
 }
 
 #[tokio::test]
