@@ -93,6 +93,22 @@ pub struct Record {
     pub detection: Option<Box<SdElement>>,
 }
 
+impl Record {
+    /// Makes this (reused) record the next one a stream decoded: `payload` and `id` move in without
+    /// a copy, and the record's previous buffers go back to the decoder for the one after;
+    /// severity and detection start afresh for screening.
+    pub fn refill(&mut self, timestamp_ms: i64, payload: &mut String, id: &mut String) {
+        self.timestamp_ms = timestamp_ms;
+        std::mem::swap(&mut self.payload, payload);
+        match self.id.as_mut() {
+            Some(own) => std::mem::swap(own, id),
+            None => self.id = Some(std::mem::take(id)),
+        }
+        self.severity = Severity::Informational;
+        self.detection = None;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,6 @@ use base64::Engine;
 use super::ForwardError;
 use super::pipeline::{DecodeBuffers, Pipeline};
 use crate::findings::FindingsSource;
-use crate::record::{Record, Severity};
 use crate::sources::cloudwatch::{self, DecodeError, EventBuf, LogStream};
 use crate::sources::kinesis::{self, Data, KinesisRecord, Part};
 use crate::sources::{self, Event, SourceError, kpl};
@@ -112,7 +111,7 @@ impl<F: FindingsSource> Pipeline<'_, F> {
             if !meta.is_data() {
                 continue;
             }
-            fill(&mut record, event);
+            record.refill(event.timestamp, &mut event.message, &mut event.id);
             self.push(&mut record).await?;
         }
         Ok(())
@@ -228,17 +227,4 @@ impl<F: FindingsSource> Pipeline<'_, F> {
         let event = sources::classify(&body)?;
         self.event(event, buffers).await
     }
-}
-
-/// The record for one log event: the event's strings move in (no copy; the record's previous
-/// buffers go to the event for the next one).
-fn fill(record: &mut Record, event: &mut EventBuf) {
-    record.timestamp_ms = event.timestamp;
-    std::mem::swap(&mut record.payload, &mut event.message);
-    match record.id.as_mut() {
-        Some(id) => std::mem::swap(id, &mut event.id),
-        None => record.id = Some(std::mem::take(&mut event.id)),
-    }
-    record.severity = Severity::Informational;
-    record.detection = None;
 }

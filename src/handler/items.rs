@@ -117,7 +117,7 @@ impl<F: FindingsSource> Forwarder<F> {
         deadline: Instant,
         metrics: &mut Metrics,
     ) -> Result<Outcome, ForwardError> {
-        let (mut pipeline, mut buffers) = Pipeline::open(self, deadline, metrics);
+        let (mut pipeline, mut buffers) = Pipeline::open(self, deadline, metrics).await;
         let (spans, delivery) = drive(&mut pipeline, &items, &mut buffers).await;
         let confirmed = pipeline.confirmed();
         let totals = pipeline.close(buffers);

@@ -267,7 +267,7 @@ impl<F: FindingsSource> Forwarder<F> {
             sources::Event::Sqs(raws) => return self.forward_sqs(&raws, deadline, metrics).await,
             event => event,
         };
-        let (mut pipeline, mut buffers) = pipeline::Pipeline::open(self, deadline, metrics);
+        let (mut pipeline, mut buffers) = pipeline::Pipeline::open(self, deadline, metrics).await;
         let result = match pipeline.event(event, &mut buffers).await {
             Ok(()) => pipeline.finish().await,
             Err(error @ ForwardError::Delivery(_)) => Err(error),

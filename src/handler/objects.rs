@@ -11,7 +11,7 @@ use tokio::time::Instant;
 use super::ForwardError;
 use super::pipeline::{DecodeBuffers, Pipeline};
 use crate::findings::FindingsSource;
-use crate::record::{Origin, Record, Severity};
+use crate::record::Origin;
 use crate::sources::SourceError;
 use crate::sources::s3::{self, Entry, ObjectRef, ObjectStream, S3Error, Step};
 use crate::time::now_ms;
@@ -89,7 +89,11 @@ impl<F: FindingsSource> Pipeline<'_, F> {
                 Err(e) => break Err(SourceError::from(e).into()),
             }
             let origin = origins.of(entry, stream.is_cloudtrail());
-            fill_from_entry(&mut record, entry, origin, object_time);
+            if !Arc::ptr_eq(&record.origin, origin) {
+                record.origin = Arc::clone(origin);
+            }
+            let timestamp = entry.timestamp_ms.unwrap_or(object_time);
+            record.refill(timestamp, &mut entry.payload, &mut entry.id);
             if let Err(e) = self.push(&mut record).await {
                 break Err(e);
             }
@@ -112,22 +116,6 @@ impl<F: FindingsSource> Pipeline<'_, F> {
         );
         Ok(())
     }
-}
-
-/// The record for one entry: the entry's strings move in (no copy; the record's previous buffers
-/// go to the entry for the next one); screening (redaction, detections, filters) follows.
-fn fill_from_entry(record: &mut Record, entry: &mut Entry, origin: &Arc<Origin>, object_time: i64) {
-    if !Arc::ptr_eq(&record.origin, origin) {
-        record.origin = Arc::clone(origin);
-    }
-    record.timestamp_ms = entry.timestamp_ms.unwrap_or(object_time);
-    std::mem::swap(&mut record.payload, &mut entry.payload);
-    match record.id.as_mut() {
-        Some(id) => std::mem::swap(id, &mut entry.id),
-        None => record.id = Some(std::mem::take(&mut entry.id)),
-    }
-    record.severity = Severity::Informational;
-    record.detection = None;
 }
 
 /// The origin of an object's records. A CloudTrail file's records name their account and region

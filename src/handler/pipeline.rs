@@ -16,7 +16,7 @@ use crate::record::Record;
 use crate::sources::cloudwatch::EventBuf;
 use crate::sources::s3;
 use crate::syslog::{Batch, Scratch};
-use crate::transport::{DeliveryError, DeliveryStats, Sent};
+use crate::transport::{DeliveryError, DeliveryStats, Sent, Sink};
 
 /// Formatted bytes held before they are delivered. The first batch of an event is also its
 /// validation window: an event whose fault shows within it sends nothing.
@@ -87,6 +87,8 @@ pub(super) struct Totals {
 
 pub(super) struct Pipeline<'a, F> {
     forwarder: &'a Forwarder<F>,
+    /// Held for the whole invocation: a Lambda instance runs one at a time.
+    sink: tokio::sync::MutexGuard<'a, Sink>,
     pub(super) metrics: &'a mut Metrics,
     pub(super) deadline: Instant,
     outbox: Outbox,
@@ -103,11 +105,12 @@ pub(super) struct Pipeline<'a, F> {
 impl<'a, F: FindingsSource> Pipeline<'a, F> {
     /// A pipeline with the buffers of the instance's last invocation, and its decode buffers
     /// (handed to the caller, who drives the decoders with them).
-    pub(super) fn open(
+    pub(super) async fn open(
         forwarder: &'a Forwarder<F>,
         deadline: Instant,
         metrics: &'a mut Metrics,
     ) -> (Pipeline<'a, F>, DecodeBuffers) {
+        let sink = forwarder.sink.lock().await;
         let Buffers { mut outbox, decode } = std::mem::take(
             &mut *forwarder
                 .buffers
@@ -119,6 +122,7 @@ impl<'a, F: FindingsSource> Pipeline<'a, F> {
         outbox.sent = None;
         let pipeline = Pipeline {
             forwarder,
+            sink,
             metrics,
             deadline,
             outbox,
@@ -255,10 +259,7 @@ impl<'a, F: FindingsSource> Pipeline<'a, F> {
             (outbox.in_flight.messages() - outbox.in_flight.records()) as u64;
         let mut stats = DeliveryStats::default();
         let sent = self
-            .forwarder
             .sink
-            .lock()
-            .await
             .send(&outbox.in_flight, self.deadline, &mut stats)
             .await;
         self.metrics.add_delivery(&stats);
@@ -281,12 +282,10 @@ impl<'a, F: FindingsSource> Pipeline<'a, F> {
             return Ok(());
         };
         let mut stats = DeliveryStats::default();
+        let outbox = &self.outbox;
         let confirmed = self
-            .forwarder
             .sink
-            .lock()
-            .await
-            .confirm(&self.outbox.in_flight, sent, self.deadline, &mut stats)
+            .confirm(&outbox.in_flight, sent, self.deadline, &mut stats)
             .await;
         self.metrics.add_delivery(&stats);
         self.outbox.in_flight.clear();

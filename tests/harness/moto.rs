@@ -92,6 +92,15 @@ impl Moto {
     }
 
     pub async fn put_object(&self, bucket: &str, key: &str, body: Vec<u8>) {
+        self.put(bucket, key, body).await;
+    }
+
+    async fn put(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Vec<u8>,
+    ) -> aws_sdk_s3::operation::put_object::PutObjectOutput {
         self.s3_client()
             .put_object()
             .bucket(bucket)
@@ -99,7 +108,7 @@ impl Moto {
             .body(aws_sdk_s3::primitives::ByteStream::from(body))
             .send()
             .await
-            .expect("moto put_object");
+            .expect("moto put_object")
     }
 
     /// Turns versioning on for `bucket`: every put keeps the earlier versions of the key.
@@ -120,14 +129,8 @@ impl Moto {
 
     /// Puts a new version of `key` into a versioned bucket; returns its version id.
     pub async fn put_version(&self, bucket: &str, key: &str, body: Vec<u8>) -> String {
-        self.s3_client()
-            .put_object()
-            .bucket(bucket)
-            .key(key)
-            .body(aws_sdk_s3::primitives::ByteStream::from(body))
-            .send()
+        self.put(bucket, key, body)
             .await
-            .expect("moto put_object")
             .version_id
             .expect("a version id: is versioning enabled on the bucket?")
     }
