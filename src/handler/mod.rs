@@ -374,4 +374,65 @@ mod tests {
         assert_eq!((metrics.records_in, metrics.records_forwarded), (1, 1));
         assert!(metrics.bytes_sent > 0);
     }
+
+    fn sqs(bodies: &[String], queue: &str) -> String {
+        let records: Vec<serde_json::Value> = bodies
+            .iter()
+            .enumerate()
+            .map(|(i, body)| {
+                serde_json::json!({"messageId": format!("m-{i}"), "body": body,
+                    "eventSource": "aws:sqs", "eventSourceARN": format!("arn:aws:sqs:us-east-1:1:{queue}")})
+            })
+            .collect();
+        serde_json::json!({ "Records": records }).to_string()
+    }
+
+    fn failed_items(outcome: &Outcome) -> Vec<&str> {
+        outcome
+            .batch
+            .as_ref()
+            .map(|b| {
+                b.batch_item_failures
+                    .iter()
+                    .map(|f| f.item_identifier.as_str())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_record_that_cannot_be_formatted_fails_only_its_own_item() {
+        let settings = SyslogSettings {
+            organisation: "Acme".into(),
+            max_message_bytes: 400,
+            ..SyslogSettings::default()
+        };
+        let forwarder = Forwarder::new(
+            settings,
+            StaticFindings::default(),
+            Sink::Writer(WriterSink::new(tokio::io::sink())),
+        );
+        // A log group name long enough that its header leaves no room for the payload.
+        let long_group = format!("/aws/lambda/{}", "g".repeat(380));
+        let bodies = [
+            subscription("/aws/lambda/orders"),
+            subscription(&long_group),
+            subscription("/aws/lambda/billing"),
+        ];
+        let deadline = Instant::now() + std::time::Duration::from_secs(5);
+        let (metrics, outcome) = forwarder
+            .forward_measured(&sqs(&bodies, "logs"), deadline)
+            .await;
+        let outcome = outcome.expect("a batch is judged per item");
+        assert_eq!(failed_items(&outcome), ["m-1"]);
+        assert_eq!(outcome.delivered, 2);
+        assert_eq!(metrics.records_failed, 1);
+        // From a FIFO queue, the item after it is not sent either.
+        let outcome = forwarder
+            .forward(&sqs(&bodies, "logs.fifo"), deadline)
+            .await
+            .expect("a batch is judged per item");
+        assert_eq!(failed_items(&outcome), ["m-1", "m-2"]);
+        assert_eq!(outcome.delivered, 1);
+    }
 }
