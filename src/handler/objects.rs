@@ -83,6 +83,7 @@ impl<F: FindingsSource> Forwarder<F> {
             self.limits.max_message_bytes,
             std::mem::take(window),
         );
+        stream.guard_cuts(&self.filters);
         // Lines carry no time of their own: the object's.
         let object_time = body.last_modified_ms.unwrap_or_else(now_ms);
         let mut origins = Origins::new(object);

@@ -7,7 +7,7 @@
 use base64::Engine;
 use tokio::time::Instant;
 
-use super::{ForwardError, Forwarder, Outcome};
+use super::{ForwardError, Forwarder, LineVerdict, Outcome};
 use crate::findings::FindingsSource;
 use crate::metrics::Metrics;
 use crate::record::{Record, Severity};
@@ -22,12 +22,14 @@ const BATCH_BYTES: usize = 4 * 1024 * 1024;
 
 /// The batch being filled and the one before it, sent and awaiting the receiver's confirmation
 /// while this one fills: formatting and the network overlap, and a failed attempt still resends
-/// from the batch in flight.
+/// from the batch in flight. Also the filters' verdict on the stream's last line, which the later
+/// pieces of a cut line take.
 #[derive(Default)]
 pub(super) struct Outbox {
     pub(super) filling: Batch,
     in_flight: Batch,
     sent: Option<Sent>,
+    line: LineVerdict,
 }
 
 impl Outbox {
@@ -35,6 +37,7 @@ impl Outbox {
         self.filling.clear();
         self.in_flight.clear();
         self.sent = None;
+        self.line.clear();
     }
 }
 
@@ -184,7 +187,7 @@ impl<F: FindingsSource> Forwarder<F> {
         deadline: Instant,
         metrics: &mut Metrics,
     ) -> Result<(), ForwardError> {
-        if !self.screen_one(record, metrics) {
+        if !self.screen_streamed(record, &mut outbox.line, metrics) {
             return Ok(());
         }
         metrics.records_in += 1;
