@@ -305,7 +305,10 @@ async fn s3_a_receiver_lost_mid_batch_reports_what_it_confirmed() {
         delivery.delivered
     );
     let text = err.to_string();
-    assert!(text.contains(&counted) || text.contains(&uncounted), "{text}");
+    assert!(
+        text.contains(&counted) || text.contains(&uncounted),
+        "{text}"
+    );
     assert_eq!(err.error_type(), "DeliveryFailed");
     let stored = rsyslog.wait_for(delivery.delivered, WAIT);
     assert!(

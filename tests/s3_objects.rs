@@ -1,6 +1,7 @@
 //! S3 objects against moto's S3 into a real rsyslog: every way S3 reaches the function, a
 //! CloudTrail file of 10,000 records, plain NDJSON, keys with spaces and unicode, skipped digests
-//! and test events, and missing or denied objects as clear errors.
+//! and test events, missing or denied objects as clear errors, and a line longer than a record,
+//! cut around the secret it holds, through the built binary.
 
 mod harness;
 
@@ -10,6 +11,7 @@ use aws_syslog_forwarder::detections::Detections;
 use aws_syslog_forwarder::findings::FileFindings;
 use aws_syslog_forwarder::handler::Forwarder;
 use aws_syslog_forwarder::sources::s3::S3Objects;
+use harness::emulator::Emulator;
 use harness::encode::gzip;
 use harness::forwarding::{deadline, forwarder, settings, tcp};
 use harness::moto::Moto;
@@ -501,4 +503,146 @@ async fn the_version_an_event_names_is_read_even_after_the_key_is_overwritten() 
         )),
         "{text}"
     );
+}
+
+/// Text of `len` bytes that no redaction rule matches and rsyslog stores as it is (no spaces, no
+/// control characters).
+fn filler(len: usize) -> String {
+    "lorem-ipsum-dolor;0123456789;"
+        .chars()
+        .cycle()
+        .take(len)
+        .collect()
+}
+
+/// The payload of each record rsyslog stored, in order of arrival, its parts (`Part:N/M,`) joined:
+/// (SD id, payload).
+fn records_of(received: &[Received]) -> Vec<(String, String)> {
+    let prefix = Regex::new(&format!(
+        r"(?s)^Organisation:Acme,Event Source:{BUCKET},(?:Part:(\d+)/(\d+),)?(.*)$"
+    ))
+    .unwrap();
+    let mut records: Vec<(String, String)> = Vec::new();
+    let mut part = 0;
+    for (id, r) in ids(received).into_iter().zip(received) {
+        let caps = prefix
+            .captures(&r.msg)
+            .unwrap_or_else(|| panic!("not a record of the bucket: {:.200}", r.msg));
+        let number: usize = caps.get(1).map_or(1, |n| n.as_str().parse().unwrap());
+        match records.last_mut() {
+            Some((last, payload)) if *last == id && number == part + 1 => {
+                payload.push_str(&caps[3]);
+            }
+            _ => {
+                assert_eq!(number, 1, "{id}: parts in order");
+                records.push((id, caps[3].to_owned()));
+            }
+        }
+        part = number;
+    }
+    records
+}
+
+/// The README's promise for a line longer than a record (1 MiB), through the built binary under the
+/// Lambda runtime: the line is cut where no secret straddles the cut, so `REDACT` redacts the
+/// secret across the 1 MiB boundary, and `FILTER_INCLUDE` keeps or drops the line whole, as its
+/// first piece decides.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_secret_straddling_the_cut_of_a_long_line_is_redacted_and_the_line_filtered_whole() {
+    const MIB: usize = 1024 * 1024;
+    const SECRET: &str = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+    const MARKER: &str = "[REDACTED:aws-secret-access-key]";
+    let moto = Moto::start();
+    let rsyslog = Rsyslog::start();
+    moto.create_bucket(BUCKET).await;
+
+    // Line 1, 1.5 MiB: the 1 MiB boundary falls 20 characters into the secret's value.
+    let label = "aws_secret_access_key=";
+    let before = format!("KEEP;{}", filler(MIB - 20 - label.len() - 5));
+    let secret_line = format!("{before}{label}{SECRET};{}", filler(MIB / 2));
+    assert_eq!(&secret_line[MIB - 20..MIB], &SECRET[..20]);
+    // Line 2: dropped by its first piece, though the piece after the cut (at exactly 1 MiB, no
+    // secret is near) starts with what FILTER_INCLUDE wants.
+    let dropped_line = format!("drop;{}KEEP;{}", filler(MIB - 5), filler(200_000));
+    let last = "KEEP;the-last-line";
+    let body = format!("{secret_line}\n{dropped_line}\n{last}\n").into_bytes();
+    let key = "apps/2026-11-22/long-lines.log";
+    moto.put_object(BUCKET, key, body.clone()).await;
+
+    let emulator = Emulator::start();
+    let mut env: Vec<(String, String)> = vec![
+        ("ORGANISATION".into(), "Acme".into()),
+        ("SYSLOG_HOST".into(), "127.0.0.1".into()),
+        ("SYSLOG_PORT".into(), rsyslog.tcp_port.to_string()),
+        ("SYSLOG_TLS".into(), "false".into()),
+        ("SYSLOG_MAX_MESSAGE_BYTES".into(), "32768".into()),
+        ("REDACT".into(), "aws-secret-access-key".into()),
+        ("FILTER_INCLUDE".into(), "^KEEP".into()),
+    ];
+    env.extend(moto.env());
+    let function = emulator.start_function(
+        std::path::Path::new(env!("CARGO_BIN_EXE_aws-syslog-forwarder")),
+        &env,
+    );
+    let event = harness::test_dir("s3-cut").join("event.json");
+    std::fs::write(&event, notification(&[(BUCKET, key, body.len())])).expect("write the event");
+    let outcome = emulator.invoke(&event);
+    assert!(
+        outcome.success,
+        "{}\n{}\nfunction log:\n{}",
+        outcome.stdout,
+        outcome.stderr,
+        function.log()
+    );
+    let response: serde_json::Value =
+        serde_json::from_str(outcome.stdout.trim()).expect("the response is JSON");
+    assert_eq!(
+        (response["records"].as_u64(), response["delivered"].as_u64()),
+        (Some(3), Some(3)),
+        "two pieces of line 1 and line 3: {response}"
+    );
+
+    assert!(
+        harness::wait_until(WAIT, || rsyslog
+            .received()
+            .iter()
+            .any(|r| r.msg.ends_with(last))),
+        "the last line arrives: {}",
+        rsyslog.stderr()
+    );
+    let received = rsyslog.received();
+    for message in &received {
+        assert!(
+            !message.raw.contains(SECRET),
+            "the secret in {:.200}",
+            message.raw
+        );
+    }
+    let records = records_of(&received);
+    // Nor half of it in a record, on either side of the 1 MiB boundary.
+    for (id, payload) in &records {
+        for half in [&SECRET[..20], &SECRET[20..]] {
+            assert!(!payload.contains(half), "{half} in {id}");
+        }
+    }
+    let ids: Vec<&str> = records.iter().map(|(id, _)| id.as_str()).collect();
+    assert_eq!(
+        ids,
+        vec![format!("{key}:1"), format!("{key}:1/2"), format!("{key}:3")],
+        "line 1 whole, line 2 dropped whole"
+    );
+    let (first, second) = (&records[0].1, &records[1].1);
+    assert!(first.len() < MIB, "cut before the secret: {}", first.len());
+    assert!(
+        second.starts_with(&format!("secret_access_key={MARKER};")),
+        "the piece after the cut starts with the whole secret, redacted: {:.80}",
+        second
+    );
+    let joined = format!("{first}{second}");
+    assert_eq!(
+        joined,
+        secret_line.replace(SECRET, MARKER),
+        "the pieces rebuild the line, the secret redacted"
+    );
+    assert_eq!(records[2].1, last);
 }

@@ -13,6 +13,7 @@ pub use rules::Rule;
 
 use crate::config::FilterSettings;
 use crate::record::Record;
+use crate::sources::s3::CutGuard;
 use redact::Redactor;
 use select::Selector;
 
@@ -95,6 +96,12 @@ impl Filters {
         self.redactor.is_none() && self.selector.is_noop()
     }
 
+    /// Whether `FILTER_INCLUDE` or `FILTER_EXCLUDE` is set: whether [`Filters::keep`] may drop a
+    /// record.
+    pub fn selects(&self) -> bool {
+        !self.selector.is_noop()
+    }
+
     /// Replaces what the `REDACT` rules and `REDACT_REGEX` match in the record's payload. Run it
     /// before detections and formatting: the detection element is built from the payload, and the
     /// formatter splits it. Structured data from the event's envelope (`id`, account, log group,
@@ -110,6 +117,21 @@ impl Filters {
     /// `FILTER_INCLUDE`. The patterns read the payload as redaction left it.
     pub fn keep(&self, record: &Record) -> bool {
         self.selector.keep(record)
+    }
+}
+
+/// Where a line of an S3 object longer than a record is cut: never inside a match of `REDACT` or
+/// `REDACT_REGEX`, so the piece after the cut holds the secret whole and redacts it.
+impl CutGuard for Filters {
+    fn guards(&self) -> bool {
+        self.redactor.is_some()
+    }
+
+    fn cut(&self, text: &str, max: usize) -> usize {
+        match &self.redactor {
+            Some(redactor) => redactor.safe_cut(text, max),
+            None => max,
+        }
     }
 }
 

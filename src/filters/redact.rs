@@ -163,6 +163,30 @@ impl Redactor {
         self.redact_candidates(text, counts, Rules(u8::MAX));
     }
 
+    /// The largest position at most `max` in `text` that no match spans (starts before it and
+    /// ends after it), for the enabled rules and `REDACT_REGEX`; `0` when one match covers all of
+    /// `..max`. A cut there leaves every match whole on one side. Here every rule reads `text` as
+    /// it is, where redaction has each read what the rules before it left; a marker holds nothing
+    /// a rule matches, so redaction finds no match that this misses.
+    pub fn safe_cut(&self, text: &str, max: usize) -> usize {
+        let candidates = self.prefilter.candidates(text);
+        let mut extents = Vec::new();
+        for matcher in &self.matchers {
+            if candidates.contains(matcher.rule()) {
+                matcher.extents(text, &mut extents);
+            }
+        }
+        if let Some(custom) = &self.custom {
+            extents.extend(
+                custom
+                    .find_iter(text)
+                    .filter(|m| !m.is_empty())
+                    .map(|m| (m.start(), m.end())),
+            );
+        }
+        free_position(extents, max)
+    }
+
     fn redact_candidates(
         &self,
         text: &mut String,
@@ -191,6 +215,26 @@ impl Redactor {
             );
             counts.count(None, replace(text, &spans, CUSTOM_MARKER));
         }
+    }
+}
+
+/// The largest position at most `max` inside none of the open ranges `(start, end)` of `extents`.
+fn free_position(mut extents: Vec<(usize, usize)>, max: usize) -> usize {
+    // A range starting at `max` or later holds no position up to `max`.
+    extents.retain(|&(start, _)| start < max);
+    extents.sort_unstable();
+    // The ranges merged in order of their start, where they overlap: the positions they hold.
+    // The merged ranges are disjoint and all start before `max`, so only the last can hold it.
+    let mut last: Option<(usize, usize)> = None;
+    for (start, end) in extents {
+        last = match last {
+            Some((first, reach)) if start < reach => Some((first, reach.max(end))),
+            _ => Some((start, end)),
+        };
+    }
+    match last {
+        Some((first, reach)) if reach > max => first,
+        _ => max,
     }
 }
 

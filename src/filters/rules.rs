@@ -149,26 +149,39 @@ impl Matcher {
 
     /// Appends the byte ranges to redact in `text`, in order and without overlap.
     pub fn spans(&self, text: &str, out: &mut Vec<(usize, usize)>) {
+        self.each_match(text, |_, span| out.push(span));
+    }
+
+    /// Appends, for each match [`Matcher::spans`] redacts, the byte range a piece of `text` must
+    /// hold whole for the rule to redact it there: the redacted part, and the label before it for
+    /// the rules that redact a value after a label.
+    pub fn extents(&self, text: &str, out: &mut Vec<(usize, usize)>) {
+        self.each_match(text, |extent, _| out.push(extent));
+    }
+
+    /// Calls `found` with the extent ([`Matcher::extents`]) and the part to redact of every match
+    /// the rule accepts, in order.
+    fn each_match(&self, text: &str, mut found: impl FnMut((usize, usize), (usize, usize))) {
         let bytes = text.as_bytes();
         match &self.kind {
             Kind::Whole(regex) => {
-                for found in regex.find_iter(text) {
-                    if let Some(span) = self.accept(bytes, found.start(), found.end()) {
-                        out.push(span);
+                for hit in regex.find_iter(text) {
+                    if let Some(span) = self.accept(bytes, hit.start(), hit.end()) {
+                        found(span, span);
                     }
                 }
             }
             Kind::Value(regex) => {
                 for captures in regex.captures_iter(text) {
-                    let Some(value) = captures.get(1) else {
+                    let (Some(whole), Some(value)) = (captures.get(0), captures.get(1)) else {
                         continue;
                     };
                     if let Some(span) = self.accept(bytes, value.start(), value.end()) {
-                        out.push(span);
+                        found((whole.start(), span.1), span);
                     }
                 }
             }
-            Kind::Ipv4 => ipv4_spans(bytes, out),
+            Kind::Ipv4 => ipv4_spans(bytes, |span| found(span, span)),
         }
     }
 
@@ -255,7 +268,7 @@ fn boundary_before(bytes: &[u8], at: usize) -> bool {
 
 /// Dotted quads of decimal octets (0–255, no leading zeros) that are not part of a longer dotted
 /// number (`1.3.6.1.4.1` is an OID, `v1.2.3.4` a version).
-fn ipv4_spans(bytes: &[u8], out: &mut Vec<(usize, usize)>) {
+fn ipv4_spans(bytes: &[u8], mut found: impl FnMut((usize, usize))) {
     // Dots inside the last candidate were seen as part of it.
     let mut seen = 0;
     for dot in memchr::memchr_iter(b'.', bytes) {
@@ -281,7 +294,7 @@ fn ipv4_spans(bytes: &[u8], out: &mut Vec<(usize, usize)>) {
             bytes.get(end) == Some(&b'.') && bytes.get(end + 1).is_some_and(u8::is_ascii_digit);
         let after_ok = !is_word(bytes.get(end)) && !more_digits;
         if before_ok && after_ok {
-            out.push((start, end));
+            found((start, end));
         }
     }
 }

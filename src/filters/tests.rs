@@ -576,3 +576,126 @@ const PIECES: &[&str] = &[
     "v",
     "é",
 ];
+
+/// The cut `name`'s guard chooses for `max` in `text`.
+fn guarded(names: &[&str], regex: Option<&str>, text: &str, max: usize) -> usize {
+    let filters = Filters::from_config(&FilterSettings {
+        redact_regex: regex.map(str::to_owned),
+        ..settings(names)
+    })
+    .expect("valid redaction");
+    assert!(filters.guards());
+    CutGuard::cut(&filters, text, max)
+}
+
+/// For every cut inside `secret` (placed after `before`, followed by `after`), the guard moves the
+/// cut to `secret`'s start, where a piece starting there redacts it whole; a cut at its start or
+/// end is left as it is.
+fn moves_every_straddling_cut(name: &str, before: &str, secret: &str, after: &str) {
+    let text = format!("{before}{secret}{after}");
+    let start = before.len();
+    let end = start + secret.len();
+    for max in (start + 1..end).filter(|at| text.is_char_boundary(*at)) {
+        assert_eq!(
+            guarded(&[name], None, &text, max),
+            start,
+            "{name}, cut at {max}"
+        );
+    }
+    assert_eq!(
+        guarded(&[name], None, &text, start),
+        start,
+        "{name}: at the start"
+    );
+    assert_eq!(
+        guarded(&[name], None, &text, end),
+        end,
+        "{name}: at the end"
+    );
+    // The piece after the cut redacts the secret whole.
+    let (piece, count) = with_rule(name, &text[start..]);
+    assert_eq!(count, 1, "{name} in {piece}");
+    let marker = Rule::from_name(name).unwrap().marker();
+    assert!(piece.contains(marker), "{name} in {piece}");
+}
+
+#[test]
+fn the_cut_guard_never_cuts_inside_a_secret() {
+    let filler = "x".repeat(300);
+    // The value and the key name before it: a piece holding the value alone would not redact it.
+    moves_every_straddling_cut(
+        "aws-secret-access-key",
+        &format!("{filler} aws_"),
+        &format!("secret_access_key={SECRET}"),
+        &format!(" {filler}"),
+    );
+    moves_every_straddling_cut(
+        "aws-secret-access-key",
+        &format!(r#"{filler}{{"#),
+        &format!(r#"SecretAccessKey\":\"{SECRET}"#),
+        &format!(r#"\"}} {filler}"#),
+    );
+    let jwt =
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c";
+    moves_every_straddling_cut(
+        "bearer-token",
+        &format!("{filler} "),
+        &format!("Authorization: Bearer {jwt}"),
+        &format!(" {filler}"),
+    );
+    let pem = format!(
+        "-----BEGIN RSA PRIVATE KEY-----\\n{}\\n-----END RSA PRIVATE KEY-----",
+        "MIIEowIBAAKCAQEA7bq".repeat(40)
+    );
+    moves_every_straddling_cut(
+        "private-key",
+        &format!("{filler} key="),
+        &pem,
+        &format!(" {filler}"),
+    );
+}
+
+#[test]
+fn the_cut_guard_sees_a_block_whose_end_is_past_its_view() {
+    // A key block whose end line is beyond the text the guard sees still starts before the cut and
+    // reaches past it: the cut moves to its start.
+    let body = "QkFTRTY0".repeat(20_000);
+    let text = format!("lead -----BEGIN PRIVATE KEY-----\\n{body}");
+    assert_eq!(guarded(&["private-key"], None, &text, 100_000), 5);
+    // A REDACT_REGEX match needs its end in view: one that ends past it is not seen.
+    let text = format!("lead <secret>{}</secret>", "a".repeat(200_000));
+    let regex = Some("<secret>[a-z]+</secret>");
+    assert_eq!(guarded(&[], regex, &text[..150_000], 100_000), 100_000);
+    assert_eq!(guarded(&[], regex, &text, 100_000), 5);
+}
+
+#[test]
+fn the_cut_guard_keeps_overlapping_matches_together_and_may_find_no_room() {
+    // The email starts inside the labelled value's run: both stay on one side.
+    let text = format!("aaaa secret_key={SECRET}@example.com tail");
+    let both = &["aws-secret-access-key", "email"];
+    let email_end = text.find(" tail").unwrap();
+    assert_eq!(guarded(both, None, &text, email_end - 2), 5);
+    // A match from the start of the piece past the cut leaves no place to move it: 0, and the
+    // scanner keeps its own cut.
+    let text = format!("secret_key={SECRET} rest");
+    assert_eq!(guarded(&["aws-secret-access-key"], None, &text, 20), 0);
+    // Multibyte text before the secret: the cut moves to a character boundary.
+    let text = format!("日本語ééé aws_secret_access_key={SECRET}");
+    let start = text.find("secret").unwrap();
+    assert_eq!(
+        guarded(&["aws-secret-access-key"], None, &text, text.len() - 3),
+        start
+    );
+}
+
+#[test]
+fn without_redaction_nothing_guards_cuts() {
+    let filters = Filters::from_config(&FilterSettings {
+        include: Some("x".into()),
+        ..FilterSettings::default()
+    })
+    .unwrap();
+    assert!(!filters.guards());
+    assert_eq!(CutGuard::cut(&filters, "secret_key=abc", 5), 5);
+}

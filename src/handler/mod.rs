@@ -161,6 +161,31 @@ impl From<ForwardError> for lambda_runtime::Diagnostic {
     }
 }
 
+/// The filters' verdict on the record streamed last, which the later pieces of its line take.
+#[derive(Debug, Default)]
+pub(super) struct LineVerdict {
+    /// The record's id (empty: no record yet, or one without an id).
+    id: String,
+    kept: bool,
+}
+
+impl LineVerdict {
+    fn clear(&mut self) {
+        self.id.clear();
+    }
+
+    fn set(&mut self, id: &str, kept: bool) {
+        self.id.clear();
+        self.id.push_str(id);
+        self.kept = kept;
+    }
+
+    /// Whether `id` is a later piece of the line the verdict is for.
+    fn holds_piece(&self, id: &str) -> bool {
+        !self.id.is_empty() && sources::s3::is_later_piece(&self.id, id)
+    }
+}
+
 /// The forwarder: shared by every invocation of a warm Lambda instance (its connection included).
 pub struct Forwarder<F> {
     formatter: Formatter,
@@ -302,25 +327,35 @@ impl<F: FindingsSource> Forwarder<F> {
             &self.findings,
         )
         .await?;
-        records.retain_mut(|record| self.screen_one(record, metrics));
+        let mut line = LineVerdict::default();
+        records.retain_mut(|record| self.screen(record, &mut line, metrics));
         Ok(records)
     }
 
     /// Every decoded record passes here before it is formatted, one at a time: redaction first (no
     /// detection, split part or structured-data value sees a secret), then detections, then the
     /// filters (which keep whatever a detection tagged). Returns whether it is forwarded; a
-    /// dropped record is handled, not failed.
-    fn screen_one(&self, record: &mut Record, metrics: &mut Metrics) -> bool {
+    /// dropped record is handled, not failed. `line` carries the filters' verdict from the first
+    /// piece of a cut S3 line (`<key>:<line>`) to its later pieces (`<key>:<line>/2`, …), so
+    /// `FILTER_INCLUDE` and `FILTER_EXCLUDE` never forward part of a line.
+    fn screen(&self, record: &mut Record, line: &mut LineVerdict, metrics: &mut Metrics) -> bool {
         if !self.filters.is_noop() {
             self.filters.redact(record, &mut metrics.redactions);
         }
         if let Some(detections) = &self.detections {
             detections.apply(std::slice::from_mut(record));
         }
-        if self.filters.is_noop() {
+        if !self.filters.selects() {
             return true;
         }
-        let keep = self.filters.keep(record);
+        let id = record.id.as_deref().unwrap_or_default();
+        let keep = if line.holds_piece(id) {
+            line.kept
+        } else {
+            let keep = self.filters.keep(record);
+            line.set(id, keep);
+            keep
+        };
         metrics.records_filtered += u64::from(!keep);
         keep
     }
@@ -354,6 +389,59 @@ mod tests {
             Sink::Writer(WriterSink::new(tokio::io::sink())),
         )
         .with_own_log_group(Some("/aws/lambda/forwarder".into()))
+    }
+
+    #[test]
+    fn the_pieces_of_a_cut_line_share_the_first_piece_verdict() {
+        use crate::config::FilterSettings;
+        use crate::sources::s3::{self, ObjectRef};
+        let filters = Filters::from_config(&FilterSettings {
+            include: Some("^keep".into()),
+            exclude: Some("drop me".into()),
+            redact: vec!["aws-secret-access-key".into()],
+            ..FilterSettings::default()
+        })
+        .unwrap();
+        let forwarder = forwarder().with_filters(filters);
+        let object = ObjectRef {
+            bucket: "b".into(),
+            key: "logs/a.log".into(),
+            size: None,
+            region: "us-east-1".into(),
+            account: String::new(),
+            version_id: None,
+        };
+        let mut record = s3::log_record(s3::lines_origin(&object));
+        let mut line = LineVerdict::default();
+        let mut metrics = Metrics::default();
+        let mut screen = |id: &str, payload: &str| {
+            record.id = Some(id.into());
+            record.payload = payload.into();
+            let kept = forwarder.screen(&mut record, &mut line, &mut metrics);
+            (kept, record.payload.clone())
+        };
+        let secret = "secret_key=wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+        // Kept by its first piece: the later ones are forwarded whatever they hold, redacted.
+        assert!(screen("logs/a.log:1", "keep this line, cut").0);
+        let (kept, payload) = screen("logs/a.log:1/2", &format!("{secret} drop me"));
+        assert!(kept);
+        assert_eq!(
+            payload,
+            "secret_key=[REDACTED:aws-secret-access-key] drop me"
+        );
+        assert!(screen("logs/a.log:1/3", "rest").0);
+        // Dropped by its first piece: so are the later ones, even one the include matches.
+        assert!(!screen("logs/a.log:2", "not this one").0);
+        assert!(!screen("logs/a.log:2/2", "keep? no").0);
+        // A new line decides for itself; a line that only looks like a later piece of another
+        // is not one.
+        assert!(screen("logs/a.log:3", "keep").0);
+        assert!(!screen("logs/a.log:30/2", "no").0);
+        assert!(screen("logs/a.log:4", "keep").0);
+        assert!(!screen("logs/a.log:4/x", "no").0);
+        assert!(!screen("logs/a.log:5/2", "no").0);
+        assert_eq!(metrics.records_filtered, 5);
+        assert_eq!(metrics.redactions.total(), 1);
     }
 
     #[tokio::test]

@@ -54,6 +54,7 @@ impl<F: FindingsSource> Pipeline<'_, F> {
             forwarder.limits.max_message_bytes,
             std::mem::take(&mut buffers.window),
         );
+        stream.guard_cuts(&forwarder.filters);
         // Lines carry no time of their own: the object's.
         let object_time = body.last_modified_ms.unwrap_or_else(now_ms);
         let mut origins = Origins::new(object);

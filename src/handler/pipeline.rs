@@ -9,7 +9,7 @@
 
 use tokio::time::Instant;
 
-use super::{ForwardError, Forwarder};
+use super::{ForwardError, Forwarder, LineVerdict};
 use crate::findings::FindingsSource;
 use crate::metrics::{FindingCounts, Metrics};
 use crate::record::Record;
@@ -57,6 +57,8 @@ pub(super) struct Outbox {
     in_flight: Batch,
     sent: Option<Sent>,
     head: Scratch,
+    /// The filters' verdict on the last record, which the later pieces of a cut line take.
+    line: LineVerdict,
 }
 
 /// What decoders reuse from one invocation to the next.
@@ -120,6 +122,7 @@ impl<'a, F: FindingsSource> Pipeline<'a, F> {
         outbox.filling.clear();
         outbox.in_flight.clear();
         outbox.sent = None;
+        outbox.line.clear();
         let pipeline = Pipeline {
             forwarder,
             sink,
@@ -179,7 +182,10 @@ impl<'a, F: FindingsSource> Pipeline<'a, F> {
     /// added, and the error says why.
     pub(super) async fn push(&mut self, record: &mut Record) -> Result<(), ForwardError> {
         debug_assert!(!self.failed, "nothing is pushed after a failed delivery");
-        if !self.forwarder.screen_one(record, self.metrics) {
+        if !self
+            .forwarder
+            .screen(record, &mut self.outbox.line, self.metrics)
+        {
             return Ok(());
         }
         self.metrics.records_in += 1;

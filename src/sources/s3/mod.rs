@@ -11,7 +11,7 @@ pub mod scan;
 use std::sync::Arc;
 
 pub use fetch::{ObjectBody, S3Objects};
-pub use scan::{Entry, ObjectStream, Step};
+pub use scan::{CUT_LOOKAHEAD, CutGuard, Entry, ObjectStream, Step, is_later_piece};
 
 use crate::record::{Origin, Record};
 

@@ -16,6 +16,10 @@ use crate::time::parse_rfc3339_ms;
 
 /// Leading whitespace looked at before deciding that an object is not a CloudTrail log file.
 const SNIFF_BYTES: usize = 4096;
+/// How far past the cut of a long line a [`CutGuard`] sees: what a match may reach beyond the cut
+/// and still be moved whole into the next piece. The window holds this much more than a record
+/// while a line is cut (and only when a guard is set).
+pub const CUT_LOOKAHEAD: usize = 64 * 1024;
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// One record of an object, written into buffers kept between records.
@@ -29,6 +33,21 @@ pub struct Entry {
     /// `recipientAccountId` and `awsRegion` of a CloudTrail record (empty for a line).
     pub account: String,
     pub region: String,
+}
+
+/// Chooses where a line longer than a record is cut, so that no match of what it guards (a secret
+/// redaction must see whole) straddles the cut. The scanner knows nothing of what is guarded.
+pub trait CutGuard: Sync {
+    /// Whether the guard may move a cut at all (without one the scanner reads no lookahead).
+    fn guards(&self) -> bool {
+        true
+    }
+
+    /// The largest position at most `max` (a character boundary of `text`) that no match spans,
+    /// that is, no match starts before it and ends after it; `0` when every position up to `max`
+    /// is inside one match. `text[..max]` is the piece as it would be cut, `text[max..]` the
+    /// lookahead (up to [`CUT_LOOKAHEAD`] bytes of the line, fewer when the line ends sooner).
+    fn cut(&self, text: &str, max: usize) -> usize;
 }
 
 /// What the scanner did.
@@ -99,8 +118,10 @@ struct TrailFields<'a> {
     aws_region: Option<Cow<'a, str>>,
 }
 
-pub struct ObjectStream {
+pub struct ObjectStream<'g> {
     input: Input<Inflow>,
+    /// Where long lines are cut, when something must not straddle a cut.
+    guard: Option<&'g dyn CutGuard>,
     bucket: String,
     key: String,
     version: Version,
@@ -118,7 +139,7 @@ pub struct ObjectStream {
     searched: usize,
 }
 
-impl ObjectStream {
+impl<'g> ObjectStream<'g> {
     /// A scanner for `object`, reading at most `max_bytes` decompressed bytes; `buffer` is a window
     /// buffer to reuse (an empty one is fine).
     pub fn new(
@@ -126,9 +147,10 @@ impl ObjectStream {
         max_bytes: usize,
         max_record: usize,
         buffer: Vec<u8>,
-    ) -> ObjectStream {
+    ) -> ObjectStream<'g> {
         ObjectStream {
             input: Input::new(Inflow::default(), max_bytes, buffer),
+            guard: None,
             bucket: object.bucket.clone(),
             key: object.key.clone(),
             version: object.version(),
@@ -141,6 +163,12 @@ impl ObjectStream {
             piece: 0,
             searched: 0,
         }
+    }
+
+    /// Cuts lines longer than a record where `guard` says, so that no match of it straddles a cut
+    /// (the redaction's: see [`CutGuard`]). Without a guard a line is cut at the record size.
+    pub fn guard_cuts(&mut self, guard: &'g dyn CutGuard) {
+        self.guard = guard.guards().then_some(guard);
     }
 
     /// Hands over the next chunk of the body.
@@ -437,8 +465,15 @@ impl ObjectStream {
     }
 
     /// The next line (without its line break) into `entry`; empty lines are skipped, and a line
-    /// longer than a record is handed out in pieces.
+    /// longer than a record is handed out in pieces, cut where the guard says.
     fn lines(&mut self, entry: &mut Entry) -> Result<Option<Step>, Fault> {
+        // What the window must hold past the record size before a line is cut there.
+        let reach = self.max_record
+            + if self.guard.is_some() {
+                CUT_LOOKAHEAD
+            } else {
+                0
+            };
         loop {
             let len = self.input.window().len();
             let from = self.searched.min(len);
@@ -447,10 +482,16 @@ impl ObjectStream {
             let (end, consumed, whole) = match newline {
                 Some(newline) => {
                     let carriage = newline > 0 && self.input.window()[newline - 1] == b'\r';
-                    (newline - usize::from(carriage), newline + 1, true)
+                    let end = newline - usize::from(carriage);
+                    if end <= self.max_record {
+                        (end, newline + 1, true)
+                    } else {
+                        let cut = self.cut(end.min(reach));
+                        (cut, cut, false)
+                    }
                 }
-                None if len >= self.max_record => {
-                    let cut = char_boundary(self.input.window(), self.max_record);
+                None if len >= reach => {
+                    let cut = self.cut(reach);
                     (cut, cut, false)
                 }
                 None => {
@@ -462,8 +503,13 @@ impl ObjectStream {
                         self.layout = Layout::Done;
                         return Ok(Some(Step::Done));
                     }
-                    // The last line has no line break.
-                    (len, len, true)
+                    if len > self.max_record {
+                        let cut = self.cut(len);
+                        (cut, cut, false)
+                    } else {
+                        // The last line has no line break.
+                        (len, len, true)
+                    }
                 }
             };
             // An empty line (or the empty rest of a long one) is no record.
@@ -495,11 +541,53 @@ impl ObjectStream {
                 self.searched = 0;
             } else {
                 self.piece += 1;
-                self.searched = len - consumed;
+                // No line break before the newline found, or before the end of the window.
+                self.searched = newline.unwrap_or(len) - consumed;
             }
             return Ok(Some(Step::Entry));
         }
     }
+
+    /// Where the line at the position is cut: at the record size (on a character boundary), moved
+    /// earlier by the guard so that no match straddles it. `seen` bytes of the line are in the
+    /// window (the record size and the lookahead, or less when the line ends sooner).
+    fn cut(&self, seen: usize) -> usize {
+        // The byte after the record size tells whether a character goes on past it.
+        let cut = char_boundary(self.input.window(), self.max_record);
+        match self.guard {
+            Some(guard) => guarded_cut(guard, &self.input.window()[..seen], cut),
+            None => cut,
+        }
+    }
+}
+
+/// `cut`, moved earlier to where `guard` says no match straddles it, unless that leaves nothing
+/// before it. The guard reads the valid UTF-8 around the cut, up to the nearest invalid bytes (the
+/// payload has U+FFFD there, which no rule's secret value holds): a match across them is not seen.
+fn guarded_cut(guard: &dyn CutGuard, text: &[u8], cut: usize) -> usize {
+    let mut start = 0;
+    for chunk in text.utf8_chunks() {
+        let valid = chunk.valid();
+        let end = start + valid.len();
+        if cut < start {
+            // The cut falls among invalid bytes: nothing there is text a pattern could match.
+            break;
+        }
+        if cut <= end {
+            let moved = start + guard.cut(valid, cut - start).min(cut - start);
+            return if moved == 0 { cut } else { moved };
+        }
+        start = end + chunk.invalid().len();
+    }
+    cut
+}
+
+/// Whether `id` names a later piece (`<line>/2`, `<line>/3`, …) of the line whose first piece (or
+/// whole record) has the id `line`.
+pub fn is_later_piece(line: &str, id: &str) -> bool {
+    id.strip_prefix(line)
+        .and_then(|rest| rest.strip_prefix('/'))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
 }
 
 /// The largest cut at most `max` into `bytes` that does not split a UTF-8 character.
