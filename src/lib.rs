@@ -6,6 +6,9 @@
 //! [`detections`] tag and [`filters`] redact and select records on the way.
 //! `main.rs` only picks the mode (Lambda runtime or `replay`).
 
+// Futures of the one pipeline nest deeply (decoders inside items inside the handler).
+#![recursion_limit = "256"]
+
 pub mod config;
 pub mod detections;
 pub mod filters;

@@ -138,7 +138,8 @@ async fn run_lambda() -> ExitCode {
             .with_limits(limits)
             .with_own_log_group(own_log_group)
             .with_detections(detections)
-            .with_filters(filters),
+            .with_filters(filters)
+            .with_log_group_tags(config.log_group_tags),
     );
     let handler = service_fn(move |event: LambdaEvent<Box<RawValue>>| {
         let forwarder = Arc::clone(&forwarder);
@@ -162,9 +163,11 @@ async fn handle<F: FindingsSource>(
     let deadline = tokio::time::Instant::now() + remaining.saturating_sub(DEADLINE_MARGIN);
     tracing::debug!(
         deadline_ms = event.context.deadline,
+        function_arn = %event.context.invoked_function_arn,
         remaining_ms = remaining.as_millis() as u64,
         "invocation"
     );
+    forwarder.note_function_arn(&event.context.invoked_function_arn);
     let (metrics, result) = forwarder
         .forward_measured(event.payload.get(), deadline)
         .await;

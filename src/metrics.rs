@@ -26,6 +26,8 @@ pub struct Metrics {
     pub records_skipped: u64,
     /// Kinesis records (or KPL user records) that could never be decoded, forwarded base64-encoded.
     pub undecodable_records: u64,
+    /// Log group tag lookups that failed (throttled, denied, no answer): records went without tags.
+    pub tag_lookups_failed: u64,
     /// Matches replaced by redaction, per rule.
     pub redactions: RedactionCounts,
     pub bytes_sent: u64,
@@ -127,6 +129,9 @@ impl Metrics {
                 "Count",
                 self.undecodable_records.into(),
             ));
+        }
+        if self.tag_lookups_failed > 0 {
+            values.push(("TagLookupsFailed", "Count", self.tag_lookups_failed.into()));
         }
         if self.batch_items_in > 0 {
             values.push(("BatchItemsIn", "Count", self.batch_items_in.into()));
@@ -258,6 +263,7 @@ mod tests {
             records_filtered: 4,
             records_skipped: 6,
             undecodable_records: 7,
+            tag_lookups_failed: 8,
             redactions: redactions(),
             bytes_sent: 12_345,
             connect_ms: Some(1.5),
@@ -294,6 +300,7 @@ mod tests {
         assert_eq!(line["RecordsFiltered"], 4);
         assert_eq!(line["RecordsSkipped"], 6);
         assert_eq!(line["UndecodableRecords"], 7);
+        assert_eq!(line["TagLookupsFailed"], 8);
         assert_eq!(line["Redactions"], 7);
         assert_eq!(line["Redactions_ipv4"], 5);
         assert_eq!(line["Redactions_custom"], 2);

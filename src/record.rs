@@ -51,6 +51,9 @@ pub struct Origin {
     pub source: String,
     /// Structured-data parameters common to every record of the event (account, region, log group, ...).
     pub params: Vec<(&'static str, String)>,
+    /// Parameters whose names come from the source itself (a log group's tags, `tag.<key>`, named
+    /// by [`crate::syslog::sanitize::tag_param_name`]), written after `params`.
+    pub tags: Vec<(String, String)>,
 }
 
 /// An extra RFC 5424 structured-data element attached to one record (e.g. detection tags).

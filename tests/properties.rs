@@ -80,16 +80,21 @@ fn settings() -> impl Strategy<Value = SyslogSettings> {
             None,
         ]),
         any::<bool>(),
+        // SYSLOG_EXTRA_FIELDS as configuration accepts them: SD-NAMEs, values of any text.
+        proptest::collection::vec(("[a-z][a-z0-9_.]{0,12}", text(16)), 0..3),
     )
         .prop_map(
-            |(organisation, format, framing, facility, max, sd_id, utf8_bom)| SyslogSettings {
-                organisation,
-                format,
-                framing,
-                facility,
-                max_message_bytes: max,
-                sd_id,
-                utf8_bom,
+            |(organisation, format, framing, facility, max, sd_id, utf8_bom, extra_fields)| {
+                SyslogSettings {
+                    organisation,
+                    format,
+                    framing,
+                    facility,
+                    max_message_bytes: max,
+                    sd_id,
+                    utf8_bom,
+                    extra_fields,
+                }
             },
         )
 }
@@ -119,6 +124,7 @@ fn record() -> impl Strategy<Value = Record> {
                     app_name,
                     source,
                     params: vec![("account", account), ("logGroup", log_group)],
+                    tags: Vec::new(),
                 }),
                 timestamp_ms,
                 msg_id: msg_id.into(),

@@ -116,6 +116,7 @@ fuzz_target!(|input: Input| {
             app_name: input.app_name,
             source: input.source,
             params: params(input.params),
+            tags: Vec::new(),
         }),
         timestamp_ms: input.timestamp_ms,
         msg_id: input.msg_id.into(),

@@ -1,6 +1,7 @@
 //! Configuration from the environment. Every invalid value stops start-up with a message that names
 //! the variable.
 
+mod context;
 mod destination;
 mod detections;
 mod filters;
@@ -20,7 +21,7 @@ pub use tls::{ClientAuth, TlsSettings};
 use crate::syslog::SyslogSettings;
 
 /// Every environment variable the configuration reads (a contract with `template.yaml`).
-pub const VARIABLES: [&str; 26] = [
+pub const VARIABLES: [&str; 28] = [
     "SYSLOG_HOST",
     "SYSLOG_PORT",
     "SYSLOG_TRANSPORT",
@@ -47,6 +48,8 @@ pub const VARIABLES: [&str; 26] = [
     "REDACT",
     "REDACT_REGEX",
     "S3_MAX_OBJECT_BYTES",
+    "SYSLOG_EXTRA_FIELDS",
+    "LOG_GROUP_TAGS",
 ];
 
 /// The variables without which the Lambda cannot start.
@@ -61,6 +64,8 @@ pub struct Config {
     /// The largest S3 object read, decompressed (`S3_MAX_OBJECT_BYTES`).
     pub max_object_bytes: usize,
     pub filters: FilterSettings,
+    /// `LOG_GROUP_TAGS`: add the source log group's tags to its records.
+    pub log_group_tags: bool,
 }
 
 impl Config {
@@ -78,6 +83,7 @@ impl Config {
         let detections = detections::settings(&get, syslog.sd_id.as_deref())?;
         let filters = filters::settings(&get);
         let max_object_bytes = s3::max_object_bytes(&get)?;
+        let log_group_tags = context::log_group_tags(&get, syslog.format, syslog.sd_id.as_deref())?;
         let destination = match get("SYSLOG_HOST") {
             None => None,
             Some(host) => Some(destination::destination(
@@ -93,6 +99,7 @@ impl Config {
             detections,
             filters,
             max_object_bytes,
+            log_group_tags,
         })
     }
 }

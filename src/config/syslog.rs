@@ -4,6 +4,7 @@ use crate::syslog::sanitize::is_sd_name;
 use crate::syslog::{Framing, SyslogSettings};
 
 use super::ConfigError;
+use super::context;
 use super::destination::{self, Transport};
 use super::parse::{invalid, parse_bool, parse_number, parsed};
 
@@ -25,8 +26,8 @@ pub(super) fn settings(
     let format = parsed(get, "SYSLOG_FORMAT")?.unwrap_or(defaults.format);
     let transport = destination::transport(get)?;
     let framing = parsed(get, "SYSLOG_FRAMING")?.unwrap_or(defaults.framing);
-    // RELP frames each message itself and carries any byte: the RELP sender cuts the batch
-    // into messages at their octet counts, and LF framing's escaping would only alter them.
+    // RELP frames each message itself (from the batch's message boundaries) and carries any
+    // byte: LF framing's escaping would only alter the messages.
     let framing = match transport {
         Transport::Relp { .. } => Framing::OctetCounting,
         Transport::Tcp => framing,
@@ -62,6 +63,7 @@ pub(super) fn settings(
         None => defaults.utf8_bom,
         Some(v) => parse_bool("SYSLOG_UTF8_BOM", &v)?,
     };
+    let extra_fields = context::extra_fields(get, format, sd_id.as_deref())?;
 
     let settings = SyslogSettings {
         organisation,
@@ -71,6 +73,7 @@ pub(super) fn settings(
         max_message_bytes,
         sd_id,
         utf8_bom,
+        extra_fields,
     };
     Ok((settings, transport))
 }

@@ -22,6 +22,7 @@ fn record(payload: &str) -> Record {
             app_name: "cloudtrail".into(),
             source: "aws-cloudtrail-logs".into(),
             params: Vec::new(),
+            tags: Vec::new(),
         }),
         timestamp_ms: 0,
         msg_id: "log".into(),

@@ -18,6 +18,7 @@ fn record(kind: RecordKind, payload: &str) -> Record {
             app_name: "orders-api".into(),
             source: "/aws/lambda/orders-api".into(),
             params: Vec::new(),
+            tags: Vec::new(),
         }),
         timestamp_ms: 0,
         msg_id: "log".into(),

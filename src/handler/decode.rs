@@ -5,12 +5,14 @@
 //! record.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use base64::Engine;
 
 use super::ForwardError;
 use super::pipeline::{DecodeBuffers, Pipeline};
 use crate::findings::FindingsSource;
+use crate::sources::cloudwatch::tags::Lookup;
 use crate::sources::cloudwatch::{self, DecodeError, EventBuf, LogStream};
 use crate::sources::kinesis::{self, Data, KinesisRecord, Part};
 use crate::sources::{self, Event, SourceError, kpl};
@@ -100,11 +102,20 @@ impl<F: FindingsSource> Pipeline<'_, F> {
         {
             return Err(SourceError::OwnLogGroup(meta.log_group).into());
         }
-        let mut record = cloudwatch::log_record(cloudwatch::origin(
-            &meta.owner,
-            &meta.log_group,
-            &meta.log_stream,
-        ));
+        let mut origin = cloudwatch::origin(&meta.owner, &meta.log_group, &meta.log_stream);
+        if let Some(tags) = self
+            .forwarder()
+            .log_group_tags
+            .as_ref()
+            .filter(|_| meta.is_data())
+        {
+            let (params, lookup) = tags.of(&meta.owner, &meta.log_group, self.deadline).await;
+            self.metrics.tag_lookups_failed += u64::from(lookup == Lookup::Failed);
+            if let Some(origin) = Arc::get_mut(&mut origin) {
+                origin.tags = params.to_vec();
+            }
+        }
+        let mut record = cloudwatch::log_record(origin);
         while stream.next_into(event).map_err(SourceError::from)? {
             // A control message is read to its end (so a broken one is still an error) and
             // forwards nothing.

@@ -17,6 +17,7 @@ use crate::filters::Filters;
 use crate::findings::FindingsSource;
 use crate::metrics::Metrics;
 use crate::record::Record;
+use crate::sources::cloudwatch::tags::LogGroupTags;
 use crate::sources::s3::S3Objects;
 use crate::sources::{self, Limits, SourceError};
 use crate::syslog::{Batch, FormatError, Formatter, SyslogSettings};
@@ -194,6 +195,8 @@ pub struct Forwarder<F> {
     own_log_group: Option<String>,
     detections: Option<Detections>,
     filters: Filters,
+    /// The source log groups' tags, when `LOG_GROUP_TAGS` asks for them.
+    log_group_tags: Option<LogGroupTags>,
     /// Where S3 objects are read from (the client is built on the first S3 event).
     objects: S3Objects,
     sink: Mutex<Sink>,
@@ -211,6 +214,7 @@ impl<F: FindingsSource> Forwarder<F> {
             detections: None,
             filters: Filters::default(),
             objects: S3Objects::lazy(),
+            log_group_tags: None,
             sink: Mutex::new(sink),
             buffers: std::sync::Mutex::default(),
         }
@@ -237,6 +241,19 @@ impl<F: FindingsSource> Forwarder<F> {
     pub fn with_filters(mut self, filters: Filters) -> Forwarder<F> {
         self.filters = filters;
         self
+    }
+
+    /// Adds the tags of each record's source log group (this account's) as `tag.<key>` SD-PARAMs.
+    pub fn with_log_group_tags(mut self, on: bool) -> Forwarder<F> {
+        self.log_group_tags = on.then(LogGroupTags::default);
+        self
+    }
+
+    /// Notes the ARN Lambda invoked: its account is the one whose log groups' tags are read.
+    pub fn note_function_arn(&self, arn: &str) {
+        if let Some(tags) = &self.log_group_tags {
+            tags.note_function_arn(arn);
+        }
     }
 
     /// Reads S3 objects through `objects` (a client of its own, e.g. for a local S3).

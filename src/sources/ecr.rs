@@ -189,6 +189,7 @@ pub async fn records(
             ("repository", event.repository_name.clone()),
             ("imageDigest", event.image_digest.clone()),
         ],
+        tags: Vec::new(),
     });
     let common = Common {
         scan_time: &scan_time,

@@ -21,6 +21,7 @@ pub fn record(meta: &EventBridgeMeta, raw: &str) -> Record {
                 ("account", meta.account.clone()),
                 ("region", meta.region.clone()),
             ],
+            tags: Vec::new(),
         }),
         timestamp_ms: parse_rfc3339_ms(&meta.time).unwrap_or_else(now_ms),
         msg_id: meta.detail_type.clone().into(),

@@ -153,6 +153,7 @@ fn stream_origin(
         app_name: "kinesis".to_owned(),
         source: stream.to_owned(),
         params,
+        tags: Vec::new(),
     })
 }
 

@@ -198,7 +198,15 @@ impl Formatter {
             before_id.push(b'"');
         }
         before_id.extend_from_slice(b" id=\"");
-        let mut after_id = b"\"] ".to_vec();
+        let mut after_id = b"\"".to_vec();
+        for (name, value) in self.context(record) {
+            after_id.push(b' ');
+            after_id.extend_from_slice(name.as_bytes());
+            after_id.extend_from_slice(b"=\"");
+            push_sd_value(&mut after_id, value);
+            after_id.push(b'"');
+        }
+        after_id.extend_from_slice(b"] ");
         self.push_prefix(record, &mut after_id);
         Template {
             origin: Arc::clone(&record.origin),
@@ -309,7 +317,8 @@ impl Formatter {
                 .params
                 .iter()
                 .map(|(name, value)| (*name, value.as_str()))
-                .chain(record.id.as_deref().map(|id| ("id", id)));
+                .chain(record.id.as_deref().map(|id| ("id", id)))
+                .chain(self.context(record));
             any |= push_sd_element(out, sd_id, params);
         }
         if let Some(tags) = &record.detection {
@@ -322,6 +331,17 @@ impl Formatter {
         if !any {
             out.push(b'-');
         }
+    }
+
+    /// The context every record carries after its own parameters: `SYSLOG_EXTRA_FIELDS`, then its
+    /// origin's tags (a log group's); empty values are left out, as everywhere.
+    fn context<'a>(&'a self, record: &'a Record) -> impl Iterator<Item = (&'a str, &'a str)> {
+        self.settings
+            .extra_fields
+            .iter()
+            .chain(&record.origin.tags)
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
     /// `<PRI>Mmm dd hh:mm:ss HOSTNAME TAG: ` (RFC 3164 section 4.1).
@@ -487,6 +507,7 @@ mod tests {
                     ("account", "123456789012".into()),
                     ("logGroup", "/aws/lambda/orders-api".into()),
                 ],
+                tags: Vec::new(),
             }),
             timestamp_ms: 1_795_000_000_123,
             msg_id: "log".into(),
@@ -799,6 +820,7 @@ mod tests {
                         app_name,
                         source,
                         params: vec![("account", account), ("logGroup", group)],
+                        tags: Vec::new(),
                     })
                 })
                 .collect();
@@ -836,6 +858,51 @@ mod tests {
                     String::from_utf8_lossy(&shared),
                     String::from_utf8_lossy(&alone)
                 );
+            }
+        }
+    }
+
+    #[test]
+    fn extra_fields_and_tags_go_into_the_element_of_every_record_escaped() {
+        let settings = SyslogSettings {
+            extra_fields: vec![
+                ("env".into(), "prod".into()),
+                ("note".into(), r#"a "b" \c ]d"#.into()),
+            ],
+            max_message_bytes: 600,
+            ..settings()
+        };
+        let mut rec = record("hello");
+        rec.origin = Arc::new(Origin {
+            tags: vec![
+                ("tag.team".into(), "payments".into()),
+                ("tag.empty".into(), String::new()),
+            ],
+            ..(*rec.origin).clone()
+        });
+        let mut detected = rec.clone();
+        detected.detection = Some(Box::new(crate::record::SdElement {
+            id: "detection@32473".into(),
+            params: vec![("rule", "ECR-1".into())],
+        }));
+        let mut long = rec.clone();
+        long.payload = "x".repeat(2_000);
+        // The shared-header path, the record-by-record path, and a split record.
+        for record in [&rec, &detected, &long] {
+            let (text, parts) = encode(settings.clone(), record);
+            assert_eq!(
+                text.matches(r#"env="prod" note="a \"b\" \\c \]d" tag.team="payments"]"#)
+                    .count(),
+                parts,
+                "every part carries the fields: {text}"
+            );
+            assert!(!text.contains("tag.empty"), "{text}");
+            for frame in frames(&text) {
+                let parsed = syslog_rfc5424::parse_message(frame).expect("strict RFC 5424");
+                let param = |name| parsed.sd.find_tuple("aws@32473", name).cloned();
+                assert_eq!(param("env").as_deref(), Some("prod"));
+                assert_eq!(param("note").as_deref(), Some(r#"a "b" \c ]d"#));
+                assert_eq!(param("tag.team").as_deref(), Some("payments"));
             }
         }
     }

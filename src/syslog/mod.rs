@@ -15,6 +15,28 @@ use std::str::FromStr;
 /// enterprise number RFC 5612 reserves for documentation and examples).
 pub const DEFAULT_SD_ID: &str = "aws@32473";
 
+/// The SD-PARAM names the forwarder itself writes in its element (a source's origin, the record's
+/// id): `SYSLOG_EXTRA_FIELDS` may not reuse them.
+pub const OWN_SD_PARAMS: &[&str] = &[
+    "id",
+    "account",
+    "region",
+    "logGroup",
+    "logStream",
+    "stream",
+    "partitionKey",
+    "encoding",
+    "reason",
+    "bucket",
+    "key",
+    "versionId",
+    "repository",
+    "imageDigest",
+];
+
+/// What the names of a log group's tags start with (`tag.env`, `tag.team`).
+pub const TAG_PARAM_PREFIX: &str = "tag.";
+
 /// Which syslog header to write.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyslogFormat {
@@ -132,6 +154,8 @@ pub struct SyslogSettings {
     /// SD-ID of the structured-data element; `None` writes no structured data.
     pub sd_id: Option<String>,
     pub utf8_bom: bool,
+    /// `SYSLOG_EXTRA_FIELDS`: SD-PARAMs added to the element of every record (names checked).
+    pub extra_fields: Vec<(String, String)>,
 }
 
 impl Default for SyslogSettings {
@@ -144,6 +168,7 @@ impl Default for SyslogSettings {
             max_message_bytes: 8192,
             sd_id: Some(DEFAULT_SD_ID.to_owned()),
             utf8_bom: false,
+            extra_fields: Vec::new(),
         }
     }
 }

@@ -94,9 +94,40 @@ pub fn is_sd_name(name: &str) -> bool {
             .all(|b| b.is_ascii_graphic() && !matches!(b, b'=' | b']' | b'"'))
 }
 
+/// The SD-NAME of a log group tag: `tag.` and the key, each character an SD-NAME may not hold
+/// (anything outside printable US-ASCII, `=`, space, `]`, `"`) written as `_`, cut to 32 bytes.
+pub fn tag_param_name(key: &str) -> String {
+    let mut name = String::with_capacity(32);
+    name.push_str(super::TAG_PARAM_PREFIX);
+    for c in key.chars() {
+        if name.len() >= 32 {
+            break;
+        }
+        let allowed = c.is_ascii_graphic() && !matches!(c, '=' | ']' | '"');
+        name.push(if allowed { c } else { '_' });
+    }
+    name
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tag_keys_become_sd_names() {
+        assert_eq!(tag_param_name("env"), "tag.env");
+        assert_eq!(
+            tag_param_name("aws:cloudformation:stack-name"),
+            "tag.aws:cloudformation:stack-nam"
+        );
+        assert_eq!(tag_param_name("cost center=\"x\"]"), "tag.cost_center__x__");
+        assert_eq!(tag_param_name("équipe"), "tag._quipe");
+        for key in ["", "a b", &"k".repeat(40), "ü]=\"", "a.b/c+d@e"] {
+            let name = tag_param_name(key);
+            assert!(is_sd_name(&name), "{key:?} → {name:?}");
+            assert!(name.len() <= 32);
+        }
+    }
 
     fn run(f: fn(&mut Vec<u8>, &str), value: &str) -> String {
         let mut out = Vec::new();

@@ -1,5 +1,5 @@
-//! The moto server (PyPI `moto[server]`) as the ECR and S3 APIs, reached by `aws-sdk-ecr` and
-//! `aws-sdk-s3` through an endpoint URL.
+//! The moto server (PyPI `moto[server]`) as the ECR, S3 and CloudWatch Logs APIs, reached by the
+//! SDK clients through endpoint URLs.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -46,6 +46,7 @@ impl Moto {
         [
             ("AWS_ENDPOINT_URL_ECR", self.endpoint.as_str()),
             ("AWS_ENDPOINT_URL_S3", self.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", self.endpoint.as_str()),
             ("AWS_REGION", REGION),
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -66,6 +67,18 @@ impl Moto {
             ))
             .build();
         aws_sdk_ecr::Client::from_conf(config)
+    }
+
+    pub fn logs_client(&self) -> aws_sdk_cloudwatchlogs::Client {
+        let config = aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_sdk_cloudwatchlogs::config::Region::new(REGION))
+            .credentials_provider(aws_sdk_cloudwatchlogs::config::Credentials::new(
+                "testing", "testing", None, None, "test",
+            ))
+            .build();
+        aws_sdk_cloudwatchlogs::Client::from_conf(config)
     }
 
     /// An S3 client for this server: path-style, as a local endpoint needs.

@@ -2,6 +2,7 @@
 //! of the log data JSON. One record per log event; control messages yield none.
 
 mod stream;
+pub mod tags;
 
 use std::io::Read;
 use std::sync::Arc;
@@ -198,6 +199,7 @@ pub fn origin(owner: &str, log_group: &str, log_stream: &str) -> Arc<Origin> {
             ("logGroup", log_group.to_owned()),
             ("logStream", log_stream.to_owned()),
         ],
+        tags: Vec::new(),
     })
 }
 

@@ -224,6 +224,7 @@ fn origin(object: &ObjectRef, account: String, region: String, app_name: &str) -
             // Empty (left out of the SD) when the event names no version.
             ("versionId", object.version_id.clone().unwrap_or_default()),
         ],
+        tags: Vec::new(),
     })
 }
 

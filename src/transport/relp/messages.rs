@@ -42,6 +42,7 @@ mod tests {
                 app_name: "app".into(),
                 source: "/aws/lambda/app".into(),
                 params: Vec::new(),
+                tags: Vec::new(),
             }),
             timestamp_ms: 1_795_000_000_123,
             msg_id: "log".into(),
