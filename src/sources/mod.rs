@@ -6,6 +6,7 @@ pub mod eventbridge;
 pub mod input;
 pub mod json_text;
 pub mod kinesis;
+pub mod kpl;
 pub mod s3;
 pub mod sqs;
 
