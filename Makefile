@@ -32,7 +32,7 @@ test: deps
 # is left in fuzz/artifacts/<target>/. Not part of `make test`: it takes FUZZ_SECONDS per target.
 FUZZ_SECONDS ?= 600
 FUZZ_TOOLCHAIN ?= nightly
-FUZZ_TARGETS := cloudwatch_decode classify_event format_record relp_response
+FUZZ_TARGETS := cloudwatch_decode classify_event format_record relp_response kpl_deaggregate
 CARGO_FUZZ := $(CARGO) +$(FUZZ_TOOLCHAIN) fuzz
 
 fuzz:
