@@ -122,7 +122,10 @@ fn linters_pass_with_every_new_parameter_set() {
             "all-log-groups",
             &[
                 ("SubscribeAllLogGroups", "True"),
-                ("LogFilterPattern", "{ $.eventSource = \\\"ecr.amazonaws.com\\\" }"),
+                (
+                    "LogFilterPattern",
+                    "{ $.eventSource = \\\"ecr.amazonaws.com\\\" }",
+                ),
             ],
         ),
     ];
@@ -146,5 +149,8 @@ fn linters_pass_with_every_new_parameter_set() {
         .arg(&path)
         .output()
         .expect("cfn-lint");
-    assert!(!output.status.success(), "cfn-lint accepted SubnetIds=vpc-1");
+    assert!(
+        !output.status.success(),
+        "cfn-lint accepted SubnetIds=vpc-1"
+    );
 }

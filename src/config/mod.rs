@@ -15,6 +15,8 @@ pub use destination::{DEFAULT_RELP_WINDOW, Destination, Transport};
 pub use detections::DetectionSettings;
 pub use filters::FilterSettings;
 pub use parse::ConfigError;
+#[cfg(test)]
+pub(crate) use tls::pem_lines;
 pub use tls::{ClientAuth, TlsSettings};
 
 use crate::syslog::SyslogSettings;

@@ -55,8 +55,8 @@ fn client_auth(
     match (get("SYSLOG_TLS_CLIENT_CERT"), get("SYSLOG_TLS_CLIENT_KEY")) {
         (None, None) => Ok(None),
         (Some(cert), Some(key)) => Ok(Some(ClientAuth {
-            cert_pem: pem_newlines(cert),
-            key_pem: pem_newlines(key),
+            cert_pem: pem_lines(pem_newlines(cert)),
+            key_pem: pem_lines(pem_newlines(key)),
         })),
         (Some(_), None) => Err(ConfigError::Missing {
             var: "SYSLOG_TLS_CLIENT_KEY",
@@ -76,6 +76,40 @@ fn pem_newlines(value: String) -> String {
     } else {
         value
     }
+}
+
+/// A console text box turns a PEM's line breaks into spaces: `-----BEGIN PRIVATE KEY----- MIIE… …
+/// -----END PRIVATE KEY-----` on one line. Put the BEGIN and END lines on lines of their own and turn
+/// the spaces of each body into line breaks (the parser wants them, and base64 has no spaces). A value
+/// that already has line breaks is left alone.
+pub(crate) fn pem_lines(value: String) -> String {
+    let trimmed = value.trim();
+    if trimmed.contains('\n') || !trimmed.starts_with("-----BEGIN ") {
+        return value;
+    }
+    let mut out = String::with_capacity(trimmed.len() + 2);
+    let mut rest = trimmed;
+    while !rest.is_empty() {
+        // A marker: "-----BEGIN " or "-----END ", its label (spaces allowed), then "-----".
+        let is_marker = rest.starts_with("-----BEGIN ") || rest.starts_with("-----END ");
+        let marker_end = is_marker
+            .then(|| rest[5..].find("-----").map(|end| end + 10))
+            .flatten();
+        if let Some(end) = marker_end {
+            out.push_str(&rest[..end]);
+            out.push('\n');
+            rest = rest[end..].trim_start();
+            continue;
+        }
+        // A body: up to the next marker, its words one per line.
+        let body_end = rest.find("-----").unwrap_or(rest.len()).max(1);
+        for word in rest[..body_end].split_whitespace() {
+            out.push_str(word);
+            out.push('\n');
+        }
+        rest = rest[body_end..].trim_start();
+    }
+    out
 }
 
 /// Comma-separated SHA-256 fingerprints, each 64 hex digits, colons allowed (`openssl x509
