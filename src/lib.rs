@@ -6,6 +6,7 @@
 //! [`detections`] tag and [`filters`] redact and select records on the way.
 //! `main.rs` only picks the mode (Lambda runtime or `replay`).
 
+pub mod aws;
 pub mod config;
 pub mod detections;
 pub mod filters;
