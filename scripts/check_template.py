@@ -67,7 +67,8 @@ for name in ["SyslogHost", "SyslogPort", "SyslogTransport", "SyslogRelpWindow", 
              "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "RedriveFailureQueue", "CentralAccount",
              "SourceAccountIds", "OrganizationId", "FilterInclude", "FilterExclude", "Redact", "RedactRegex",
              "S3BucketArns", "S3KmsKeyArn", "S3NotificationQueueArn", "S3MaxObjectBytes", "SubnetIds",
-             "SecurityGroupIds", "PermissionsBoundaryArn", "KinesisStartingPosition", "SubscribeAllLogGroups"]:
+             "SecurityGroupIds", "PermissionsBoundaryArn", "KinesisStartingPosition", "SubscribeAllLogGroups",
+             "SyslogTlsClientKeySecretArn", "SyslogTlsClientKeyKmsKeyArn"]:
     check(name in parameters, f"parameter {name} is missing")
 check(parameters["SyslogPort"].get("Default") == 6514, "SyslogPort defaults to 6514")
 check(parameters["SyslogTls"].get("Default") == "True", "SyslogTls defaults to True")
@@ -81,7 +82,7 @@ new_defaults = {"KinesisStreamArn": "", "BatchSize": 100, "MaximumBatchingWindow
                 "FilterExclude": "", "Redact": "", "RedactRegex": "", "S3BucketArns": "",
                 "S3KmsKeyArn": "", "S3NotificationQueueArn": "", "S3MaxObjectBytes": 1073741824, "SubnetIds": "",
                 "SecurityGroupIds": "", "PermissionsBoundaryArn": "", "KinesisStartingPosition": "LATEST",
-                "SubscribeAllLogGroups": "False"}
+                "SubscribeAllLogGroups": "False", "SyslogTlsClientKeySecretArn": "", "SyslogTlsClientKeyKmsKeyArn": ""}
 for name, default in new_defaults.items():
     check(parameters.get(name, {}).get("Default") == default, f"parameter {name} defaults to {default!r}")
 for name in ["SubnetIds", "SecurityGroupIds"]:
@@ -112,7 +113,7 @@ check(function["Environment"]["Variables"].get("S3_MAX_OBJECT_BYTES") == ref("S3
       "S3_MAX_OBJECT_BYTES must be the S3MaxObjectBytes parameter")
 check(function["Runtime"] == "provided.al2023" and function["Handler"] == "bootstrap", "provided.al2023 / bootstrap")
 # Filters and redaction: each variable is its parameter, unchanged (an empty value turns it off).
-for variable, parameter in {"FILTER_INCLUDE": "FilterInclude", "FILTER_EXCLUDE": "FilterExclude", "REDACT": "Redact",
+for variable, parameter in {"SYSLOG_TLS_CLIENT_KEY_SECRET_ARN": "SyslogTlsClientKeySecretArn", "FILTER_INCLUDE": "FilterInclude", "FILTER_EXCLUDE": "FilterExclude", "REDACT": "Redact",
                             "REDACT_REGEX": "RedactRegex"}.items():
     check(function["Environment"]["Variables"].get(variable) == ref(parameter), f"{variable} must be !Ref {parameter}")
 # Regexes must fit in the function's 4 KB of environment together with the rest.
@@ -160,6 +161,8 @@ for name, resource in resources.items():
         check(resource["Properties"].get("PermissionsBoundary") == BOUNDARY, f"role {name}: PermissionsBoundary must be {BOUNDARY}")
 check(conditions.get("BoundaryGiven") == {"Fn::Not": [{"Fn::Equals": [ref("PermissionsBoundaryArn"), ""]}]}, "BoundaryGiven")
 LOGS_WRITE = {"logs:CreateLogStream", "logs:PutLogEvents"}
+CLIENT_KEY = ref("SyslogTlsClientKeySecretArn")
+CLIENT_KEY_KMS = ref("SyslogTlsClientKeyKmsKeyArn")
 OWN_LOG_GROUP = getatt("ForwarderLogGroup", "Arn")
 inline_statements = [s for policy in role_props.get("Policies", []) for s in policy["PolicyDocument"].get("Statement", [])]
 role_statements = [(None, s) for s in inline_statements]  # (the policy resource's Condition, statement)
@@ -202,15 +205,26 @@ for condition, statement in role_statements:
         check(condition == "ReadS3", "the S3 read policy exists only with S3BucketArns (Condition ReadS3)")
     if any(a.startswith("kms:") for a in acts):
         check(acts == {"kms:Decrypt"}, f"KMS: only kms:Decrypt, not {sorted(acts)}")
-        check(as_list(statement["Resource"]) == [ref("S3KmsKeyArn")], f"kms:Decrypt on {statement['Resource']}, not S3KmsKeyArn")
-        check(condition == "DecryptS3", "the KMS policy exists only with S3KmsKeyArn and S3BucketArns (Condition DecryptS3)")
+        key = as_list(statement["Resource"])
+        check(key in ([ref("S3KmsKeyArn")], [CLIENT_KEY_KMS]), f"kms:Decrypt on {statement['Resource']}, not S3KmsKeyArn or SyslogTlsClientKeyKmsKeyArn")
+        if key == [ref("S3KmsKeyArn")]:
+            check(condition == "DecryptS3", "the KMS policy exists only with S3KmsKeyArn and S3BucketArns (Condition DecryptS3)")
+        else:
+            check(condition == "DecryptClientKey", "the client key's KMS policy exists only with both ARNs (Condition DecryptClientKey)")
+            via = statement.get("Condition", {}).get("StringLike", {}).get("kms:ViaService")
+            check(via == {"Fn::If": ["ClientKeyInSecretsManager", ["secretsmanager.*.amazonaws.com"], ["ssm.*.amazonaws.com"]]},
+                  f"the client key's kms:Decrypt only through its store: {via}")
         check("kms:ViaService" in json.dumps(statement.get("Condition", {})), "kms:Decrypt is limited by kms:ViaService")
+    if any(a.startswith(("secretsmanager:", "ssm:")) for a in acts):
+        wanted = {"ClientKeyInSecretsManager": {"secretsmanager:GetSecretValue"}, "ClientKeyInSsm": {"ssm:GetParameter"}}
+        check(acts == wanted.get(condition), f"{condition}: {sorted(acts)}, not the one read action of the key's store")
+        check(as_list(statement["Resource"]) == [CLIENT_KEY], f"the key read on {statement['Resource']}, not exactly SyslogTlsClientKeySecretArn")
     if any(a.startswith("logs:") for a in acts):
         check(acts == LOGS_WRITE and as_list(statement["Resource"]) == [OWN_LOG_GROUP],
               f"logs: only {sorted(LOGS_WRITE)} on the function's own log group, not {sorted(acts)} on {statement['Resource']}")
     if "sqs:SendMessage" in acts:
         check(as_list(statement["Resource"]) == [FAILURE_QUEUE], f"sqs:SendMessage on other queues: {statement['Resource']}")
-    other = {a for a in acts if not a.startswith(("ecr:", "kinesis:", "sqs:", "s3:", "kms:", "logs:"))}
+    other = {a for a in acts if not a.startswith(("ecr:", "kinesis:", "sqs:", "s3:", "kms:", "logs:", "secretsmanager:", "ssm:"))}
     other |= {a for a in acts if a.startswith("sqs:")} - SQS_CONSUME - {"sqs:SendMessage"}
     check(not other, f"unexpected actions {sorted(other)}")
 ecr_actions = [a for a in all_actions if a.startswith("ecr:")]
@@ -394,6 +408,9 @@ class Scenario:
                 return arg[0].join(str(v) for v in self.eval(arg[1]))
             if key == "Fn::Split":
                 return str(self.eval(arg[1])).split(arg[0])
+            if key == "Fn::Select":
+                index, items = self.eval(arg)
+                return items[int(index)]
             if key == "Fn::Sub":
                 text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.eval(arg[1]))
                 return self.sub(text, variables)
@@ -431,13 +448,17 @@ ACCOUNTS = ["111111111111", "222222222222"]
 ORG = "o-a1b2c3d4e5"
 OPTIONAL = ["KinesisEventSource", "KinesisReadPolicy", "FailureQueueEventSource", "FailureQueueConsumePolicy",
             "FailureDeadLetterQueue", "CentralStream", "LogsDestination", "LogsDestinationRole", "S3ReadPolicy",
-            "S3KmsDecryptPolicy", "S3QueueConsumePolicy", "S3NotificationEventSource", "AccountSubscriptionPolicy"]
+            "S3KmsDecryptPolicy", "S3QueueConsumePolicy", "S3NotificationEventSource", "AccountSubscriptionPolicy",
+            "ClientKeySecretPolicy", "ClientKeyParameterPolicy", "ClientKeyKmsDecryptPolicy"]
 BUCKETS = "arn:aws:s3:::org-trail-logs,arn:aws:s3:::app-logs/AWSLogs/o-a1b2c3d4e5"
 KMS_KEY = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 S3_QUEUE_ARN = "arn:aws:sqs:eu-west-1:999999999999:trail-objects"
 SUBNETS = "subnet-0123456789abcdef0,subnet-0fedcba9876543210"
 GROUPS = "sg-0123456789abcdef0"
 BOUNDARY_ARN = "arn:aws:iam::999999999999:policy/org/DeveloperBoundary"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:999999999999:secret:siem/client-key-AbCdEf"
+PARAMETER_ARN = "arn:aws:ssm:eu-west-1:999999999999:parameter/siem/client-key"
+KEY_KMS = "arn:aws:kms:eu-west-1:999999999999:key/abcd1234-12ab-34cd-56ef-1234567890ab"
 # Quotes and backslashes must survive into the policy document's JSON string.
 PATTERN = '{ ($.eventSource = "ecr.amazonaws.com") && ($.userAgent = "*\\*") }'
 scenarios = {
@@ -461,6 +482,11 @@ scenarios = {
                      ["KinesisEventSource", "KinesisReadPolicy"]),
     "all-log-groups": ({"SubscribeAllLogGroups": "True", "LogFilterPattern": PATTERN}, ["AccountSubscriptionPolicy"]),
     "all-log-groups-no-pattern": ({"SubscribeAllLogGroups": "True"}, ["AccountSubscriptionPolicy"]),
+    "key-in-secrets-manager": ({"SyslogTlsClientKeySecretArn": SECRET_ARN}, ["ClientKeySecretPolicy"]),
+    "key-in-ssm-with-kms": ({"SyslogTlsClientKeySecretArn": PARAMETER_ARN, "SyslogTlsClientKeyKmsKeyArn": KEY_KMS},
+                            ["ClientKeyParameterPolicy", "ClientKeyKmsDecryptPolicy"]),
+    "key-in-secrets-manager-with-kms": ({"SyslogTlsClientKeySecretArn": SECRET_ARN, "SyslogTlsClientKeyKmsKeyArn": KEY_KMS},
+                                        ["ClientKeySecretPolicy", "ClientKeyKmsDecryptPolicy"]),
 }
 for label, (values, expected) in scenarios.items():
     scenario = Scenario(values)
@@ -480,7 +506,22 @@ for label, (values, expected) in scenarios.items():
     check(s3_objects == wanted_objects, f"{label}: s3:GetObject on {s3_objects}, expected {wanted_objects}")
     kms_keys = [r for st in scenario.role_statements() if "kms:Decrypt" in as_list(st["Action"])
                 for r in as_list(st["Resource"])]
-    check(kms_keys == ([KMS_KEY] if "S3KmsKeyArn" in values else []), f"{label}: kms:Decrypt on {kms_keys}")
+    check(kms_keys == ([KMS_KEY] if "S3KmsKeyArn" in values else []) + ([KEY_KMS] if "SyslogTlsClientKeyKmsKeyArn" in values else []),
+          f"{label}: kms:Decrypt on {kms_keys}")
+    statements = scenario.role_statements()
+    reads = {(a, r) for st in statements for a in as_list(st["Action"]) if a.startswith(("secretsmanager:", "ssm:"))
+             for r in as_list(st["Resource"])}
+    secret = values.get("SyslogTlsClientKeySecretArn")
+    wanted_reads = set() if not secret else {("secretsmanager:GetSecretValue" if ":secretsmanager:" in secret else "ssm:GetParameter", secret)}
+    check(reads == wanted_reads, f"{label}: the key read is {reads}, expected {wanted_reads}")
+    via = [st.get("Condition", {}).get("StringLike", {}).get("kms:ViaService") for st in statements
+           if KEY_KMS in as_list(st["Resource"])]
+    if secret and "SyslogTlsClientKeyKmsKeyArn" in values:
+        store = "secretsmanager" if ":secretsmanager:" in secret else "ssm"
+        check(via == [[f"{store}.*.amazonaws.com"]], f"{label}: the key's kms:Decrypt via {via}")
+    variables_set = scenario.eval(resources["ForwarderFunction"]["Properties"]["Environment"]["Variables"])
+    check(variables_set.get("SYSLOG_TLS_CLIENT_KEY_SECRET_ARN") == values.get("SyslogTlsClientKeySecretArn", ""),
+          f"{label}: SYSLOG_TLS_CLIENT_KEY_SECRET_ARN {variables_set.get('SYSLOG_TLS_CLIENT_KEY_SECRET_ARN')}")
     if scenario.exists("S3NotificationEventSource"):
         check(scenario.eval(resources["S3NotificationEventSource"]["Properties"]["EventSourceArn"]) == S3_QUEUE_ARN,
               f"{label}: the S3 notification mapping does not read {S3_QUEUE_ARN}")
@@ -569,7 +610,13 @@ for label, values in {"central without senders": {"CentralAccount": "True"},
                       "a subnet that is not a subnet id": {"SubnetIds": "vpc-0123456789abcdef0", "SecurityGroupIds": GROUPS},
                       "a boundary that is not a policy ARN": {"PermissionsBoundaryArn": "arn:aws:iam::999999999999:role/x"},
                       "an unknown starting position": {"KinesisStreamArn": STREAM, "KinesisStartingPosition": "AT_TIMESTAMP"},
-                      "all log groups and one more": {"SubscribeAllLogGroups": "True", "LogGroupName": "/aws/cloudtrail"}}.items():
+                      "all log groups and one more": {"SubscribeAllLogGroups": "True", "LogGroupName": "/aws/cloudtrail"},
+                      "the key and its secret": {"SyslogTlsClientKeySecretArn": SECRET_ARN,
+                                                 "SyslogTlsClientKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----"},
+                      "a KMS key without a stored key": {"SyslogTlsClientKeyKmsKeyArn": KEY_KMS},
+                      "a secret ARN without its suffix": {"SyslogTlsClientKeySecretArn": SECRET_ARN[:-7]},
+                      "a secret name for an ARN": {"SyslogTlsClientKeySecretArn": "siem/client-key"},
+                      "an S3 object for the key": {"SyslogTlsClientKeySecretArn": "arn:aws:s3:::bucket/key.pem"}}.items():
     scenario = Scenario(values)
     check(not (scenario.allowed() and scenario.rules_pass()), f"{label}: accepted, the Rules or patterns must reject it")
 defaults = Scenario({})

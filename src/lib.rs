@@ -15,6 +15,7 @@ pub mod handler;
 pub mod metrics;
 pub mod record;
 pub mod replay;
+pub mod secrets;
 pub mod sources;
 pub mod syslog;
 pub mod time;

@@ -119,6 +119,26 @@ fn linters_pass_with_every_new_parameter_set() {
             ],
         ),
         (
+            "key-in-secrets-manager",
+            &[(
+                "SyslogTlsClientKeySecretArn",
+                "arn:aws:secretsmanager:us-east-1:123456789012:secret:siem/key-AbCdEf",
+            )],
+        ),
+        (
+            "key-in-ssm-with-kms",
+            &[
+                (
+                    "SyslogTlsClientKeySecretArn",
+                    "arn:aws:ssm:us-east-1:123456789012:parameter/siem/key",
+                ),
+                (
+                    "SyslogTlsClientKeyKmsKeyArn",
+                    "arn:aws:kms:us-east-1:123456789012:key/abcd1234-12ab-34cd-56ef-1234567890ab",
+                ),
+            ],
+        ),
+        (
             "all-log-groups",
             &[
                 ("SubscribeAllLogGroups", "True"),

@@ -15,14 +15,13 @@ pub use destination::{DEFAULT_RELP_WINDOW, Destination, Transport};
 pub use detections::DetectionSettings;
 pub use filters::FilterSettings;
 pub use parse::ConfigError;
-#[cfg(test)]
 pub(crate) use tls::pem_lines;
-pub use tls::{ClientAuth, TlsSettings};
+pub use tls::{ClientAuth, ClientKey, KeyStore, TlsSettings};
 
 use crate::syslog::SyslogSettings;
 
 /// Every environment variable the configuration reads (a contract with `template.yaml`).
-pub const VARIABLES: [&str; 26] = [
+pub const VARIABLES: [&str; 27] = [
     "SYSLOG_HOST",
     "SYSLOG_PORT",
     "SYSLOG_TRANSPORT",
@@ -32,6 +31,7 @@ pub const VARIABLES: [&str; 26] = [
     "SYSLOG_TLS_SERVER_NAME",
     "SYSLOG_TLS_CLIENT_CERT",
     "SYSLOG_TLS_CLIENT_KEY",
+    "SYSLOG_TLS_CLIENT_KEY_SECRET_ARN",
     "SYSLOG_TLS_PIN_SHA256",
     "ORGANISATION",
     "SYSLOG_FORMAT",

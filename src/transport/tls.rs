@@ -9,7 +9,7 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
 use rustls::{ClientConfig, RootCertStore};
 
 use super::pinning::PinnedVerifier;
-use crate::config::{ClientAuth, TlsSettings};
+use crate::config::{ClientAuth, ClientKey, TlsSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum TlsSetupError {
@@ -29,6 +29,16 @@ pub enum TlsSetupError {
         "SYSLOG_TLS_CLIENT_KEY is invalid: {0}; give the client certificate's private key as PEM (PKCS#8, PKCS#1 or SEC1)"
     )]
     ClientKeyPem(PemProblem),
+    #[error(
+        "the TLS client key stored at {arn} (SYSLOG_TLS_CLIENT_KEY_SECRET_ARN) is invalid: {problem}; \
+         store the client certificate's private key as PEM (PKCS#8, PKCS#1 or SEC1)"
+    )]
+    StoredKeyPem { arn: String, problem: PemProblem },
+    #[error(
+        "no client certificate for the key stored at {arn}: set SYSLOG_TLS_CLIENT_CERT, or store \
+         the certificate (chain) as PEM beside the key (one secret to rotate)"
+    )]
+    StoredKeyWithoutCertificate { arn: String },
     #[error(
         "SYSLOG_TLS_CLIENT_CERT and SYSLOG_TLS_CLIENT_KEY do not belong together ({0}); give the key of that certificate"
     )]
@@ -95,7 +105,22 @@ pub struct TlsClient {
 }
 
 impl TlsClient {
+    /// The client for `settings`; a key still to be read from a store is left out (see
+    /// [`TlsClient::with_stored_key`]), so that the rest of the settings is checked at start-up.
     pub fn new(settings: &TlsSettings) -> Result<TlsClient, TlsSetupError> {
+        TlsClient::build(settings, None)
+    }
+
+    /// The client with the PEM read from the key's store (the key, and maybe its certificate chain,
+    /// which then replaces SYSLOG_TLS_CLIENT_CERT).
+    pub fn with_stored_key(
+        settings: &TlsSettings,
+        stored_pem: &str,
+    ) -> Result<TlsClient, TlsSetupError> {
+        TlsClient::build(settings, Some(stored_pem))
+    }
+
+    fn build(settings: &TlsSettings, stored_pem: Option<&str>) -> Result<TlsClient, TlsSetupError> {
         let roots = match &settings.ca_pem {
             Some(pem) => custom_roots(pem)?,
             None => RootCertStore {
@@ -113,38 +138,99 @@ impl TlsClient {
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(verifier))
         };
-        let config = match &settings.client_auth {
+        let identity = match &settings.client_auth {
+            Some(auth) => client_identity(auth, stored_pem)?,
+            None => None,
+        };
+        let client_auth = identity.is_some();
+        let config = match identity {
             None => builder.with_no_client_auth(),
-            Some(auth) => {
-                let (chain, key) = client_identity(auth)?;
-                builder
-                    .with_client_auth_cert(chain, key)
-                    .map_err(|e| TlsSetupError::ClientKeyMismatch(e.to_string()))?
-            }
+            Some((chain, key)) => builder
+                .with_client_auth_cert(chain, key)
+                .map_err(|e| TlsSetupError::ClientKeyMismatch(e.to_string()))?,
         };
         let server_name = ServerName::try_from(settings.server_name.clone())
             .map_err(|_| TlsSetupError::ServerName(settings.server_name.clone()))?;
         Ok(TlsClient {
             connector: tokio_rustls::TlsConnector::from(Arc::new(config)),
             server_name,
-            client_auth: settings.client_auth.is_some(),
+            client_auth,
         })
     }
 }
 
+type Identity = (Vec<CertificateDer<'static>>, PrivateKeyDer<'static>);
+
+/// The client certificate chain and key; `None` for a stored key not read yet.
 fn client_identity(
     auth: &ClientAuth,
-) -> Result<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>), TlsSetupError> {
-    let chain = CertificateDer::pem_slice_iter(auth.cert_pem.as_bytes())
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| TlsSetupError::ClientCertPem(PemProblem::from(&e)))?;
+    stored_pem: Option<&str>,
+) -> Result<Option<Identity>, TlsSetupError> {
+    let certificates = |pem: &str| {
+        CertificateDer::pem_slice_iter(pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| TlsSetupError::ClientCertPem(PemProblem::from(&e)))
+    };
+    // Only the kind of error: the parser's text quotes the key's own lines.
+    let (chain, key) = match (&auth.key, stored_pem) {
+        (ClientKey::Pem(pem), _) => {
+            let key = PrivateKeyDer::from_pem_slice(pem.as_bytes())
+                .map_err(|e| TlsSetupError::ClientKeyPem(PemProblem::from(&e)))?;
+            (certificates(&auth.cert_pem)?, key)
+        }
+        (ClientKey::Stored(_), None) => return Ok(None),
+        (ClientKey::Stored(store), Some(pem)) => {
+            let arn = store.arn().to_owned();
+            let key = PrivateKeyDer::from_pem_slice(pem.as_bytes()).map_err(|e| {
+                TlsSetupError::StoredKeyPem {
+                    arn: arn.clone(),
+                    problem: PemProblem::from(&e),
+                }
+            })?;
+            // A chain stored with the key wins: key and certificate rotate together.
+            let stored_chain = certificates(pem).unwrap_or_default();
+            let chain = if stored_chain.is_empty() {
+                certificates(&auth.cert_pem)?
+            } else {
+                stored_chain
+            };
+            if chain.is_empty() {
+                return Err(TlsSetupError::StoredKeyWithoutCertificate { arn });
+            }
+            (chain, key)
+        }
+    };
     if chain.is_empty() {
         return Err(TlsSetupError::ClientCertPem(PemProblem::NoItem));
     }
-    // Only the kind of error: the parser's text quotes the key's own lines.
-    let key = PrivateKeyDer::from_pem_slice(auth.key_pem.as_bytes())
-        .map_err(|e| TlsSetupError::ClientKeyPem(PemProblem::from(&e)))?;
-    Ok((chain, key))
+    Ok(Some((chain, key)))
+}
+
+/// Whether the receiver refused our client certificate (or its absence): an alert it sends during
+/// the handshake (TLS 1.2) or right after it (TLS 1.3).
+pub fn refuses_client_certificate(tls: &rustls::Error) -> bool {
+    use rustls::AlertDescription::*;
+    matches!(
+        tls,
+        rustls::Error::AlertReceived(
+            CertificateRequired
+                | BadCertificate
+                | UnknownCA
+                | AccessDenied
+                | CertificateExpired
+                | CertificateRevoked
+                | CertificateUnknown
+                | UnsupportedCertificate
+        )
+    )
+}
+
+/// [`refuses_client_certificate`] for a failed handshake.
+pub fn handshake_refuses_client_certificate(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .and_then(|e| e.downcast_ref::<rustls::Error>())
+        .is_some_and(refuses_client_certificate)
 }
 
 fn custom_roots(pem: &str) -> Result<RootCertStore, TlsSetupError> {
@@ -264,7 +350,7 @@ mod tests {
         TlsClient::new(&TlsSettings {
             client_auth: Some(ClientAuth {
                 cert_pem: cert.to_owned(),
-                key_pem: key.to_owned(),
+                key: ClientKey::Pem(key.to_owned()),
             }),
             ..settings(None, "siem.example.com")
         })
