@@ -66,7 +66,9 @@ for name in ["SyslogHost", "SyslogPort", "SyslogTransport", "SyslogRelpWindow", 
              "KinesisStreamArn", "BatchSize", "MaximumBatchingWindowInSeconds", "ParallelizationFactor",
              "MaximumRetryAttempts", "MaximumRecordAgeInSeconds", "RedriveFailureQueue", "CentralAccount",
              "SourceAccountIds", "OrganizationId", "FilterInclude", "FilterExclude", "Redact", "RedactRegex",
-             "S3BucketArns", "S3KmsKeyArn", "S3NotificationQueueArn", "S3MaxObjectBytes"]:
+             "S3BucketArns", "S3KmsKeyArn", "S3NotificationQueueArn", "S3MaxObjectBytes", "SubnetIds",
+             "SecurityGroupIds", "PermissionsBoundaryArn", "KinesisStartingPosition", "SubscribeAllLogGroups",
+             "SyslogTlsClientKeySecretArn", "SyslogTlsClientKeyKmsKeyArn"]:
     check(name in parameters, f"parameter {name} is missing")
 check(parameters["SyslogPort"].get("Default") == 6514, "SyslogPort defaults to 6514")
 check(parameters["SyslogTls"].get("Default") == "True", "SyslogTls defaults to True")
@@ -78,10 +80,16 @@ new_defaults = {"KinesisStreamArn": "", "BatchSize": 100, "MaximumBatchingWindow
                 "MaximumRetryAttempts": 10, "MaximumRecordAgeInSeconds": 86400, "RedriveFailureQueue": "False",
                 "CentralAccount": "False", "SourceAccountIds": "", "OrganizationId": "", "FilterInclude": "",
                 "FilterExclude": "", "Redact": "", "RedactRegex": "", "S3BucketArns": "",
-                "S3KmsKeyArn": "", "S3NotificationQueueArn": "", "S3MaxObjectBytes": 1073741824}
+                "S3KmsKeyArn": "", "S3NotificationQueueArn": "", "S3MaxObjectBytes": 1073741824, "SubnetIds": "",
+                "SecurityGroupIds": "", "PermissionsBoundaryArn": "", "KinesisStartingPosition": "LATEST",
+                "SubscribeAllLogGroups": "False", "SyslogTlsClientKeySecretArn": "", "SyslogTlsClientKeyKmsKeyArn": ""}
 for name, default in new_defaults.items():
     check(parameters.get(name, {}).get("Default") == default, f"parameter {name} defaults to {default!r}")
-for name in ["RedriveFailureQueue", "CentralAccount"]:
+for name in ["SubnetIds", "SecurityGroupIds"]:
+    check(parameters.get(name, {}).get("Type") == "CommaDelimitedList", f"{name} is a CommaDelimitedList")
+check(parameters.get("KinesisStartingPosition", {}).get("AllowedValues") == ["LATEST", "TRIM_HORIZON"],
+      "KinesisStartingPosition: AllowedValues LATEST/TRIM_HORIZON")
+for name in ["RedriveFailureQueue", "CentralAccount", "SubscribeAllLogGroups"]:
     check(parameters.get(name, {}).get("AllowedValues") == ["True", "False"], f"{name}: AllowedValues True/False")
 factor = parameters.get("ParallelizationFactor", {})
 check((factor.get("MinValue"), factor.get("MaxValue")) == (1, 10), "ParallelizationFactor is 1-10")
@@ -105,7 +113,7 @@ check(function["Environment"]["Variables"].get("S3_MAX_OBJECT_BYTES") == ref("S3
       "S3_MAX_OBJECT_BYTES must be the S3MaxObjectBytes parameter")
 check(function["Runtime"] == "provided.al2023" and function["Handler"] == "bootstrap", "provided.al2023 / bootstrap")
 # Filters and redaction: each variable is its parameter, unchanged (an empty value turns it off).
-for variable, parameter in {"FILTER_INCLUDE": "FilterInclude", "FILTER_EXCLUDE": "FilterExclude", "REDACT": "Redact",
+for variable, parameter in {"SYSLOG_TLS_CLIENT_KEY_SECRET_ARN": "SyslogTlsClientKeySecretArn", "FILTER_INCLUDE": "FilterInclude", "FILTER_EXCLUDE": "FilterExclude", "REDACT": "Redact",
                             "REDACT_REGEX": "RedactRegex"}.items():
     check(function["Environment"]["Variables"].get(variable) == ref(parameter), f"{variable} must be !Ref {parameter}")
 # Regexes must fit in the function's 4 KB of environment together with the rest.
@@ -132,7 +140,31 @@ S3_QUEUE = ref("S3NotificationQueueArn")
 # Each bucket ARN (with its optional prefix) becomes the ARN of the objects under it.
 S3_OBJECTS = {"Fn::Split": [",", {"Fn::Join": ["", [{"Fn::Join": ["/*,", {"Fn::Split": [",", ref("S3BucketArns")]}]}, "/*"]]}]}
 
-inline_statements = [s for policy in function["Policies"] for s in policy.get("Statement", [])]
+# The function's role is the template's own (SAM would add the VPC policy to the role it generates).
+FUNCTION_ROLE = resources.get("ForwarderFunctionRole", {})
+role_props = FUNCTION_ROLE.get("Properties", {})
+check(FUNCTION_ROLE.get("Type") == "AWS::IAM::Role" and "Condition" not in FUNCTION_ROLE, "ForwarderFunctionRole is an AWS::IAM::Role")
+check(function.get("Role") == getatt("ForwarderFunctionRole", "Arn"), "the function uses ForwarderFunctionRole (Role)")
+check("Policies" not in function, "the function has no SAM Policies (SAM would generate a role)")
+trust = role_props.get("AssumeRolePolicyDocument", {}).get("Statement", [])
+check([s.get("Principal") for s in trust] == [{"Service": "lambda.amazonaws.com"}], "the function role trusts lambda.amazonaws.com only")
+VPC_POLICY = {"Fn::Sub": "arn:${AWS::Partition}:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"}
+check(role_props.get("ManagedPolicyArns") == {"Fn::If": ["InVpc", [VPC_POLICY], ref("AWS::NoValue")]},
+      f"the function role's only managed policy is the VPC one, under InVpc: {role_props.get('ManagedPolicyArns')}")
+check(function.get("VpcConfig") == {"Fn::If": ["InVpc", {"SubnetIds": ref("SubnetIds"), "SecurityGroupIds": ref("SecurityGroupIds")},
+                                               ref("AWS::NoValue")]}, f"VpcConfig only InVpc: {function.get('VpcConfig')}")
+check(conditions.get("InVpc") == {"Fn::Not": [{"Fn::Equals": [{"Fn::Join": ["", ref("SubnetIds")]}, ""]}]}, "InVpc = SubnetIds given")
+# Every role the template creates has the boundary (a role without one is refused in many organisations).
+BOUNDARY = {"Fn::If": ["BoundaryGiven", ref("PermissionsBoundaryArn"), ref("AWS::NoValue")]}
+for name, resource in resources.items():
+    if resource["Type"] == "AWS::IAM::Role":
+        check(resource["Properties"].get("PermissionsBoundary") == BOUNDARY, f"role {name}: PermissionsBoundary must be {BOUNDARY}")
+check(conditions.get("BoundaryGiven") == {"Fn::Not": [{"Fn::Equals": [ref("PermissionsBoundaryArn"), ""]}]}, "BoundaryGiven")
+LOGS_WRITE = {"logs:CreateLogStream", "logs:PutLogEvents"}
+CLIENT_KEY = ref("SyslogTlsClientKeySecretArn")
+CLIENT_KEY_KMS = ref("SyslogTlsClientKeyKmsKeyArn")
+OWN_LOG_GROUP = getatt("ForwarderLogGroup", "Arn")
+inline_statements = [s for policy in role_props.get("Policies", []) for s in policy["PolicyDocument"].get("Statement", [])]
 role_statements = [(None, s) for s in inline_statements]  # (the policy resource's Condition, statement)
 role_policies = {}
 for name, resource in resources.items():
@@ -141,7 +173,7 @@ for name, resource in resources.items():
         role_statements += [(resource.get("Condition"), s) for s in resource["Properties"]["PolicyDocument"]["Statement"]]
 
 actions = [a for s in inline_statements for a in as_list(s["Action"])]
-check(set(actions) == {"ecr:DescribeImageScanFindings", "sqs:SendMessage"}, f"unexpected inline actions: {actions}")
+check(set(actions) == {"ecr:DescribeImageScanFindings", "sqs:SendMessage"} | LOGS_WRITE, f"unexpected inline actions: {actions}")
 all_actions = [a for _, s in role_statements for a in as_list(s["Action"])]
 check(not any("*" in a for a in all_actions), f"wildcard actions: {all_actions}")
 for condition, statement in role_statements:
@@ -173,12 +205,26 @@ for condition, statement in role_statements:
         check(condition == "ReadS3", "the S3 read policy exists only with S3BucketArns (Condition ReadS3)")
     if any(a.startswith("kms:") for a in acts):
         check(acts == {"kms:Decrypt"}, f"KMS: only kms:Decrypt, not {sorted(acts)}")
-        check(as_list(statement["Resource"]) == [ref("S3KmsKeyArn")], f"kms:Decrypt on {statement['Resource']}, not S3KmsKeyArn")
-        check(condition == "DecryptS3", "the KMS policy exists only with S3KmsKeyArn and S3BucketArns (Condition DecryptS3)")
+        key = as_list(statement["Resource"])
+        check(key in ([ref("S3KmsKeyArn")], [CLIENT_KEY_KMS]), f"kms:Decrypt on {statement['Resource']}, not S3KmsKeyArn or SyslogTlsClientKeyKmsKeyArn")
+        if key == [ref("S3KmsKeyArn")]:
+            check(condition == "DecryptS3", "the KMS policy exists only with S3KmsKeyArn and S3BucketArns (Condition DecryptS3)")
+        else:
+            check(condition == "DecryptClientKey", "the client key's KMS policy exists only with both ARNs (Condition DecryptClientKey)")
+            via = statement.get("Condition", {}).get("StringLike", {}).get("kms:ViaService")
+            check(via == {"Fn::If": ["ClientKeyInSecretsManager", ["secretsmanager.*.amazonaws.com"], ["ssm.*.amazonaws.com"]]},
+                  f"the client key's kms:Decrypt only through its store: {via}")
         check("kms:ViaService" in json.dumps(statement.get("Condition", {})), "kms:Decrypt is limited by kms:ViaService")
+    if any(a.startswith(("secretsmanager:", "ssm:")) for a in acts):
+        wanted = {"ClientKeyInSecretsManager": {"secretsmanager:GetSecretValue"}, "ClientKeyInSsm": {"ssm:GetParameter"}}
+        check(acts == wanted.get(condition), f"{condition}: {sorted(acts)}, not the one read action of the key's store")
+        check(as_list(statement["Resource"]) == [CLIENT_KEY], f"the key read on {statement['Resource']}, not exactly SyslogTlsClientKeySecretArn")
+    if any(a.startswith("logs:") for a in acts):
+        check(acts == LOGS_WRITE and as_list(statement["Resource"]) == [OWN_LOG_GROUP],
+              f"logs: only {sorted(LOGS_WRITE)} on the function's own log group, not {sorted(acts)} on {statement['Resource']}")
     if "sqs:SendMessage" in acts:
         check(as_list(statement["Resource"]) == [FAILURE_QUEUE], f"sqs:SendMessage on other queues: {statement['Resource']}")
-    other = {a for a in acts if not a.startswith(("ecr:", "kinesis:", "sqs:", "s3:", "kms:"))}
+    other = {a for a in acts if not a.startswith(("ecr:", "kinesis:", "sqs:", "s3:", "kms:", "logs:", "secretsmanager:", "ssm:"))}
     other |= {a for a in acts if a.startswith("sqs:")} - SQS_CONSUME - {"sqs:SendMessage"}
     check(not other, f"unexpected actions {sorted(other)}")
 ecr_actions = [a for a in all_actions if a.startswith("ecr:")]
@@ -217,7 +263,7 @@ for name, mapping in kinesis_mappings.items():
     check(sorted(map(str, leaves(props.get("EventSourceArn")))) == sorted(map(str, [ref("KinesisStreamArn"), CENTRAL_STREAM])),
           f"{name} reads {props.get('EventSourceArn')}, not KinesisStreamArn / CentralStream")
     check(props.get("FunctionName") == ref("ForwarderFunction"), f"{name} invokes ForwarderFunction")
-    check(props.get("StartingPosition") == "LATEST", f"{name}: StartingPosition LATEST")
+    check(props.get("StartingPosition") == ref("KinesisStartingPosition"), f"{name}: StartingPosition is KinesisStartingPosition")
     check(props.get("BisectBatchOnFunctionError") is True, f"{name}: BisectBatchOnFunctionError true")
     check(props.get("FunctionResponseTypes") == ["ReportBatchItemFailures"], f"{name}: ReportBatchItemFailures")
     check(props.get("DestinationConfig", {}).get("OnFailure", {}).get("Destination") == FAILURE_QUEUE,
@@ -291,6 +337,10 @@ class Scenario:
     def __init__(self, values):
         self.params = {n: p.get("Default") for n, p in parameters.items()}
         self.params.update(values)
+        # A CommaDelimitedList is a list wherever it is referenced ("" is [""], as CloudFormation has it).
+        for name, parameter in parameters.items():
+            if parameter.get("Type") == "CommaDelimitedList":
+                self.params[name] = str(self.params[name]).split(",")
         self.cache = {}
 
     def condition(self, name):
@@ -308,6 +358,8 @@ class Scenario:
             return PSEUDO[name]
         if name in self.params:
             return self.params[name]
+        if resources.get(name, {}).get("Type") == "AWS::Logs::LogGroup":
+            return self.eval(resources[name]["Properties"]["LogGroupName"])
         return f"<{name}>"
 
     def sub(self, text, variables):
@@ -346,10 +398,19 @@ class Scenario:
                 return all(self.eval(arg))
             if key == "Fn::Or":
                 return any(self.eval(arg))
+            if key == "Fn::EachMemberEquals":
+                members, wanted = self.eval(arg)
+                return all(str(m) == str(wanted) for m in members)
+            if key == "Fn::Contains":
+                members, wanted = self.eval(arg)
+                return str(wanted) in map(str, members)
             if key == "Fn::Join":
                 return arg[0].join(str(v) for v in self.eval(arg[1]))
             if key == "Fn::Split":
                 return str(self.eval(arg[1])).split(arg[0])
+            if key == "Fn::Select":
+                index, items = self.eval(arg)
+                return items[int(index)]
             if key == "Fn::Sub":
                 text, variables = (arg, {}) if isinstance(arg, str) else (arg[0], self.eval(arg[1]))
                 return self.sub(text, variables)
@@ -366,8 +427,12 @@ class Scenario:
     def allowed(self):
         for name, value in self.params.items():
             pattern = parameters[name].get("AllowedPattern")
-            if pattern and not re.search(pattern, str(value)):
-                return False
+            allowed_values = parameters[name].get("AllowedValues")
+            for member in value if isinstance(value, list) else [value]:
+                if pattern and not re.search(pattern, str(member)):
+                    return False
+                if allowed_values and str(member) not in map(str, allowed_values):
+                    return False
         return True
 
     def role_statements(self):
@@ -383,10 +448,19 @@ ACCOUNTS = ["111111111111", "222222222222"]
 ORG = "o-a1b2c3d4e5"
 OPTIONAL = ["KinesisEventSource", "KinesisReadPolicy", "FailureQueueEventSource", "FailureQueueConsumePolicy",
             "FailureDeadLetterQueue", "CentralStream", "LogsDestination", "LogsDestinationRole", "S3ReadPolicy",
-            "S3KmsDecryptPolicy", "S3QueueConsumePolicy", "S3NotificationEventSource"]
+            "S3KmsDecryptPolicy", "S3QueueConsumePolicy", "S3NotificationEventSource", "AccountSubscriptionPolicy",
+            "ClientKeySecretPolicy", "ClientKeyParameterPolicy", "ClientKeyKmsDecryptPolicy"]
 BUCKETS = "arn:aws:s3:::org-trail-logs,arn:aws:s3:::app-logs/AWSLogs/o-a1b2c3d4e5"
 KMS_KEY = "arn:aws:kms:eu-west-1:999999999999:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 S3_QUEUE_ARN = "arn:aws:sqs:eu-west-1:999999999999:trail-objects"
+SUBNETS = "subnet-0123456789abcdef0,subnet-0fedcba9876543210"
+GROUPS = "sg-0123456789abcdef0"
+BOUNDARY_ARN = "arn:aws:iam::999999999999:policy/org/DeveloperBoundary"
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:999999999999:secret:siem/client-key-AbCdEf"
+PARAMETER_ARN = "arn:aws:ssm:eu-west-1:999999999999:parameter/siem/client-key"
+KEY_KMS = "arn:aws:kms:eu-west-1:999999999999:key/abcd1234-12ab-34cd-56ef-1234567890ab"
+# Quotes and backslashes must survive into the policy document's JSON string.
+PATTERN = '{ ($.eventSource = "ecr.amazonaws.com") && ($.userAgent = "*\\*") }'
 scenarios = {
     "defaults": ({}, []),
     "stream": ({"KinesisStreamArn": STREAM}, ["KinesisEventSource", "KinesisReadPolicy"]),
@@ -401,6 +475,18 @@ scenarios = {
     "s3-buckets": ({"S3BucketArns": BUCKETS}, ["S3ReadPolicy"]),
     "s3-all": ({"S3BucketArns": BUCKETS, "S3KmsKeyArn": KMS_KEY, "S3NotificationQueueArn": S3_QUEUE_ARN},
                ["S3ReadPolicy", "S3KmsDecryptPolicy", "S3QueueConsumePolicy", "S3NotificationEventSource"]),
+    "vpc": ({"SubnetIds": SUBNETS, "SecurityGroupIds": GROUPS}, []),
+    "boundary": ({"PermissionsBoundaryArn": BOUNDARY_ARN, "CentralAccount": "True", "OrganizationId": ORG},
+                 ["KinesisEventSource", "KinesisReadPolicy", "CentralStream", "LogsDestination", "LogsDestinationRole"]),
+    "trim-horizon": ({"KinesisStreamArn": STREAM, "KinesisStartingPosition": "TRIM_HORIZON"},
+                     ["KinesisEventSource", "KinesisReadPolicy"]),
+    "all-log-groups": ({"SubscribeAllLogGroups": "True", "LogFilterPattern": PATTERN}, ["AccountSubscriptionPolicy"]),
+    "all-log-groups-no-pattern": ({"SubscribeAllLogGroups": "True"}, ["AccountSubscriptionPolicy"]),
+    "key-in-secrets-manager": ({"SyslogTlsClientKeySecretArn": SECRET_ARN}, ["ClientKeySecretPolicy"]),
+    "key-in-ssm-with-kms": ({"SyslogTlsClientKeySecretArn": PARAMETER_ARN, "SyslogTlsClientKeyKmsKeyArn": KEY_KMS},
+                            ["ClientKeyParameterPolicy", "ClientKeyKmsDecryptPolicy"]),
+    "key-in-secrets-manager-with-kms": ({"SyslogTlsClientKeySecretArn": SECRET_ARN, "SyslogTlsClientKeyKmsKeyArn": KEY_KMS},
+                                        ["ClientKeySecretPolicy", "ClientKeyKmsDecryptPolicy"]),
 }
 for label, (values, expected) in scenarios.items():
     scenario = Scenario(values)
@@ -420,10 +506,56 @@ for label, (values, expected) in scenarios.items():
     check(s3_objects == wanted_objects, f"{label}: s3:GetObject on {s3_objects}, expected {wanted_objects}")
     kms_keys = [r for st in scenario.role_statements() if "kms:Decrypt" in as_list(st["Action"])
                 for r in as_list(st["Resource"])]
-    check(kms_keys == ([KMS_KEY] if "S3KmsKeyArn" in values else []), f"{label}: kms:Decrypt on {kms_keys}")
+    check(kms_keys == ([KMS_KEY] if "S3KmsKeyArn" in values else []) + ([KEY_KMS] if "SyslogTlsClientKeyKmsKeyArn" in values else []),
+          f"{label}: kms:Decrypt on {kms_keys}")
+    statements = scenario.role_statements()
+    reads = {(a, r) for st in statements for a in as_list(st["Action"]) if a.startswith(("secretsmanager:", "ssm:"))
+             for r in as_list(st["Resource"])}
+    secret = values.get("SyslogTlsClientKeySecretArn")
+    wanted_reads = set() if not secret else {("secretsmanager:GetSecretValue" if ":secretsmanager:" in secret else "ssm:GetParameter", secret)}
+    check(reads == wanted_reads, f"{label}: the key read is {reads}, expected {wanted_reads}")
+    via = [st.get("Condition", {}).get("StringLike", {}).get("kms:ViaService") for st in statements
+           if KEY_KMS in as_list(st["Resource"])]
+    if secret and "SyslogTlsClientKeyKmsKeyArn" in values:
+        store = "secretsmanager" if ":secretsmanager:" in secret else "ssm"
+        check(via == [[f"{store}.*.amazonaws.com"]], f"{label}: the key's kms:Decrypt via {via}")
+    variables_set = scenario.eval(resources["ForwarderFunction"]["Properties"]["Environment"]["Variables"])
+    check(variables_set.get("SYSLOG_TLS_CLIENT_KEY_SECRET_ARN") == values.get("SyslogTlsClientKeySecretArn", ""),
+          f"{label}: SYSLOG_TLS_CLIENT_KEY_SECRET_ARN {variables_set.get('SYSLOG_TLS_CLIENT_KEY_SECRET_ARN')}")
     if scenario.exists("S3NotificationEventSource"):
         check(scenario.eval(resources["S3NotificationEventSource"]["Properties"]["EventSourceArn"]) == S3_QUEUE_ARN,
               f"{label}: the S3 notification mapping does not read {S3_QUEUE_ARN}")
+    function_props = scenario.eval(resources["ForwarderFunction"]["Properties"])
+    role = scenario.eval(resources["ForwarderFunctionRole"]["Properties"])
+    if "SubnetIds" in values:
+        check(function_props.get("VpcConfig") == {"SubnetIds": SUBNETS.split(","), "SecurityGroupIds": GROUPS.split(",")},
+              f"{label}: VpcConfig {function_props.get('VpcConfig')}")
+        check(role.get("ManagedPolicyArns") == ["arn:aws:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"],
+              f"{label}: the role lacks the ENI permissions: {role.get('ManagedPolicyArns')}")
+    else:
+        check("VpcConfig" not in function_props and "ManagedPolicyArns" not in role,
+              f"{label}: VpcConfig or the VPC policy without SubnetIds")
+    roles = [n for n, r in resources.items() if r["Type"] == "AWS::IAM::Role" and scenario.exists(n)]
+    for name in roles:
+        boundary = scenario.eval(resources[name]["Properties"]).get("PermissionsBoundary")
+        check(boundary == values.get("PermissionsBoundaryArn"), f"{label}: role {name} has the boundary {boundary}")
+    if scenario.exists("KinesisEventSource"):
+        position = scenario.eval(resources["KinesisEventSource"]["Properties"]["StartingPosition"])
+        check(position == values.get("KinesisStartingPosition", "LATEST"), f"{label}: StartingPosition {position}")
+    if scenario.exists("AccountSubscriptionPolicy"):
+        account = scenario.eval(resources["AccountSubscriptionPolicy"]["Properties"])
+        try:
+            document = json.loads(account["PolicyDocument"])
+        except (ValueError, TypeError) as error:
+            document = {}
+            check(False, f"{label}: the account policy document is not JSON: {error}: {account['PolicyDocument']}")
+        check(document == {"DestinationArn": "<ForwarderFunction.Arn>", "FilterPattern": values.get("LogFilterPattern", ""),
+                           "Distribution": "Random"}, f"{label}: account policy document {document}")
+        check(account.get("PolicyType") == "SUBSCRIPTION_FILTER_POLICY" and account.get("Scope") == "ALL",
+              f"{label}: account policy type/scope {account.get('PolicyType')}/{account.get('Scope')}")
+        check(account.get("SelectionCriteria") == 'LogGroupName NOT IN ["/aws/lambda/fwd-forwarder"]',
+              f"{label}: the account policy must exclude the function's own log group: {account.get('SelectionCriteria')}")
+        check(not scenario.exists("LogSubscription"), f"{label}: both the account policy and LogSubscription")
     queue_props = scenario.eval(resources["FailureQueue"]["Properties"])
     if "RedriveFailureQueue" in values:
         check(queue_props.get("VisibilityTimeout", 30) >= 6 * max_timeout, f"{label}: VisibilityTimeout < 6 x Timeout")
@@ -472,7 +604,19 @@ for label, values in {"central without senders": {"CentralAccount": "True"},
                       "bucket prefix with a trailing slash": {"S3BucketArns": "arn:aws:s3:::org-trail-logs/AWSLogs/"},
                       "bucket with a wildcard": {"S3BucketArns": "arn:aws:s3:::org-trail-*"},
                       "buckets with spaces": {"S3BucketArns": "arn:aws:s3:::org-trail-logs, arn:aws:s3:::app-logs"},
-                      "an object ARN for a bucket": {"S3BucketArns": "arn:aws:s3:::org-trail-logs/*"}}.items():
+                      "an object ARN for a bucket": {"S3BucketArns": "arn:aws:s3:::org-trail-logs/*"},
+                      "subnets without security groups": {"SubnetIds": SUBNETS},
+                      "security groups without subnets": {"SecurityGroupIds": GROUPS},
+                      "a subnet that is not a subnet id": {"SubnetIds": "vpc-0123456789abcdef0", "SecurityGroupIds": GROUPS},
+                      "a boundary that is not a policy ARN": {"PermissionsBoundaryArn": "arn:aws:iam::999999999999:role/x"},
+                      "an unknown starting position": {"KinesisStreamArn": STREAM, "KinesisStartingPosition": "AT_TIMESTAMP"},
+                      "all log groups and one more": {"SubscribeAllLogGroups": "True", "LogGroupName": "/aws/cloudtrail"},
+                      "the key and its secret": {"SyslogTlsClientKeySecretArn": SECRET_ARN,
+                                                 "SyslogTlsClientKey": "-----BEGIN PRIVATE KEY-----\nx\n-----END PRIVATE KEY-----"},
+                      "a KMS key without a stored key": {"SyslogTlsClientKeyKmsKeyArn": KEY_KMS},
+                      "a secret ARN without its suffix": {"SyslogTlsClientKeySecretArn": SECRET_ARN[:-7]},
+                      "a secret name for an ARN": {"SyslogTlsClientKeySecretArn": "siem/client-key"},
+                      "an S3 object for the key": {"SyslogTlsClientKeySecretArn": "arn:aws:s3:::bucket/key.pem"}}.items():
     scenario = Scenario(values)
     check(not (scenario.allowed() and scenario.rules_pass()), f"{label}: accepted, the Rules or patterns must reject it")
 defaults = Scenario({})
@@ -528,12 +672,45 @@ permission = resources["LogsInvokePermission"]["Properties"]
 check(permission["Principal"] == "logs.amazonaws.com" and "SourceAccount" in permission and "SourceArn" in permission,
       "the logs permission is scoped by SourceAccount and SourceArn")
 check(resources["LogSubscription"].get("Condition") == "SubscribeLogGroup", "the subscription is conditional")
+check(permission["SourceArn"] == {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:*"}
+      and "Condition" not in resources["LogsInvokePermission"], "the logs permission covers every log group of the account")
+account_policy = resources.get("AccountSubscriptionPolicy", {})
+check(account_policy.get("Type") == "AWS::Logs::AccountPolicy" and account_policy.get("Condition") == "SubscribeAccount",
+      "AccountSubscriptionPolicy (AWS::Logs::AccountPolicy, Condition SubscribeAccount)")
+check("LogsInvokePermission" in as_list(account_policy.get("DependsOn", [])), "the account policy must depend on LogsInvokePermission")
 check("LogGroupIsOwn" in conditions, "the template guards against subscribing the function's own log group")
 for output in ["FunctionArn", "FunctionName", "FailureQueueUrl", "DashboardUrl", "SubscribeLogGroupCommand",
                "LogsDestinationArn", "MemberAccountSubscribeCommand"]:
     check(output in template["Outputs"], f"output {output} is missing")
 for output in ["LogsDestinationArn", "MemberAccountSubscribeCommand"]:
     check(template["Outputs"].get(output, {}).get("Condition") == "CentralAccountMode", f"output {output}: CentralAccountMode")
+
+# --- What SAM makes of it: SAM adds roles of its own in some cases (a function without Role, some event
+# sources) and the VPC policy whenever VpcConfig appears; translate offline and look at every role.
+try:
+    import copy
+    import os
+
+    from samtranslator.translator.transform import transform
+
+    class NoManagedPolicies:
+        def load(self):
+            return {}
+
+    os.environ.setdefault("AWS_DEFAULT_REGION", "eu-west-1")
+    translated_input = copy.deepcopy(template)
+    # The translator wants a packaged CodeUri; the build's location does not change the resources.
+    translated_input["Resources"]["ForwarderFunction"]["Properties"]["CodeUri"] = "s3://bucket/key"
+    translated = transform(json.loads(json.dumps(translated_input, default=str)), {}, NoManagedPolicies())
+    translated_roles = {n: r for n, r in translated["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    check(sorted(translated_roles) == sorted(n for n, r in resources.items() if r["Type"] == "AWS::IAM::Role"),
+          f"SAM creates roles of its own: {sorted(translated_roles)}")
+    for name, role in translated_roles.items():
+        check(role["Properties"].get("PermissionsBoundary") == BOUNDARY, f"after SAM, role {name} has no boundary")
+        check(role["Properties"].get("ManagedPolicyArns") in (None, {"Fn::If": ["InVpc", [VPC_POLICY], ref("AWS::NoValue")]}),
+              f"after SAM, role {name} has managed policies {role['Properties'].get('ManagedPolicyArns')}")
+except Exception as error:  # the translator's own errors: report, do not crash the other checks
+    check(False, f"cannot translate the template with SAM: {error!r}")
 
 for failure in failures:
     print(f"template: {failure}")

@@ -9,6 +9,7 @@
 // Futures of the one pipeline nest deeply (decoders inside items inside the handler).
 #![recursion_limit = "256"]
 
+pub mod aws;
 pub mod config;
 pub mod detections;
 pub mod filters;
@@ -17,6 +18,7 @@ pub mod handler;
 pub mod metrics;
 pub mod record;
 pub mod replay;
+pub mod secrets;
 pub mod sources;
 pub mod syslog;
 pub mod time;

@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::process::Command;
 use std::time::Duration;
 
-use aws_syslog_forwarder::config::{ClientAuth, Destination, TlsSettings};
+use aws_syslog_forwarder::config::{ClientAuth, ClientKey, Destination, TlsSettings};
 use aws_syslog_forwarder::findings::{ECR_MAX_ATTEMPTS, EcrFindings, ecr_retry_config};
 use aws_syslog_forwarder::handler::{ForwardError, Forwarder};
 use aws_syslog_forwarder::syslog::{Framing, SyslogSettings};
@@ -511,7 +511,7 @@ async fn s9_mutual_tls_delivers_with_the_client_certificate_and_fails_without() 
             TlsSettings {
                 client_auth: Some(ClientAuth {
                     cert_pem: intruder_cert,
-                    key_pem: intruder_key,
+                    key: ClientKey::Pem(intruder_key),
                 }),
                 ..tls_settings(Some(&rsyslog.pki.ca_pem))
             },
@@ -527,7 +527,7 @@ async fn s9_mutual_tls_delivers_with_the_client_certificate_and_fails_without() 
             TlsSettings {
                 client_auth: Some(ClientAuth {
                     cert_pem: rsyslog.pki.client_cert_pem.clone(),
-                    key_pem: rsyslog.pki.client_key_pem.clone(),
+                    key: ClientKey::Pem(rsyslog.pki.client_key_pem.clone()),
                 }),
                 ..tls_settings(Some(&rsyslog.pki.ca_pem))
             },

@@ -10,7 +10,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use aws_syslog_forwarder::config::{ClientAuth, Destination, TlsSettings};
+use aws_syslog_forwarder::config::{ClientAuth, ClientKey, Destination, TlsSettings};
 use aws_syslog_forwarder::handler::{ForwardError, Outcome};
 use aws_syslog_forwarder::transport::RetryPolicy;
 use harness::forwarding::*;
@@ -39,7 +39,7 @@ fn relp_tls(rsyslog: &Rsyslog) -> Destination {
             server_name: "localhost".into(),
             client_auth: Some(ClientAuth {
                 cert_pem: rsyslog.pki.client_cert_pem.clone(),
-                key_pem: rsyslog.pki.client_key_pem.clone(),
+                key: ClientKey::Pem(rsyslog.pki.client_key_pem.clone()),
             }),
             pins: Vec::new(),
         }),

@@ -16,12 +16,13 @@ pub use destination::{DEFAULT_RELP_WINDOW, Destination, Transport};
 pub use detections::DetectionSettings;
 pub use filters::FilterSettings;
 pub use parse::ConfigError;
-pub use tls::{ClientAuth, TlsSettings};
+pub(crate) use tls::pem_lines;
+pub use tls::{ClientAuth, ClientKey, KeyStore, TlsSettings};
 
 use crate::syslog::SyslogSettings;
 
 /// Every environment variable the configuration reads (a contract with `template.yaml`).
-pub const VARIABLES: [&str; 28] = [
+pub const VARIABLES: [&str; 29] = [
     "SYSLOG_HOST",
     "SYSLOG_PORT",
     "SYSLOG_TRANSPORT",
@@ -31,6 +32,7 @@ pub const VARIABLES: [&str; 28] = [
     "SYSLOG_TLS_SERVER_NAME",
     "SYSLOG_TLS_CLIENT_CERT",
     "SYSLOG_TLS_CLIENT_KEY",
+    "SYSLOG_TLS_CLIENT_KEY_SECRET_ARN",
     "SYSLOG_TLS_PIN_SHA256",
     "ORGANISATION",
     "SYSLOG_FORMAT",

@@ -45,7 +45,8 @@ impl EcrFindings {
     async fn client(&self) -> &aws_sdk_ecr::Client {
         self.client
             .get_or_init(|| async {
-                let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest());
+                // Short timeouts: ECR without a route fails in seconds, naming the endpoint.
+                let mut loader = crate::aws::sdk_config_loader();
                 let user_set = ["AWS_RETRY_MODE", "AWS_MAX_ATTEMPTS"]
                     .iter()
                     .any(|var| std::env::var_os(var).is_some());
@@ -77,7 +78,14 @@ impl FindingsSource for EcrFindings {
             .max_results(MAX_RESULTS)
             .set_next_token(next_token)
             .customize();
+        let endpoint = crate::aws::EndpointRecorder::default();
+        request = request.interceptor(endpoint.clone());
         let client_region = client.config().region().map(|r| r.as_ref().to_owned());
+        let region = if target.region.is_empty() {
+            client_region.clone().unwrap_or_default()
+        } else {
+            target.region.clone()
+        };
         if !target.region.is_empty() && client_region.as_deref() != Some(target.region.as_str()) {
             // The scanned image lives in the event's region; ask that region's endpoint.
             request = request.config_override(
@@ -85,17 +93,30 @@ impl FindingsSource for EcrFindings {
                     .region(aws_sdk_ecr::config::Region::new(target.region.clone())),
             );
         }
-        let output = request.send().await.map_err(|e| api_error(target, e))?;
+        let output = request
+            .send()
+            .await
+            .map_err(|e| api_error(target, &region, endpoint.endpoint(), e))?;
         Ok(page_from_output(output))
     }
 }
 
 /// The typed service errors that mean "gone for good" become [`FindingsError::Unavailable`]; the SDK
-/// parses them from the response whatever builds it (the service, moto, a mock).
+/// parses them from the response whatever builds it (the service, moto, a mock). A call that got no
+/// answer names the endpoint it tried and the VPC endpoint it needs.
 fn api_error<R: std::fmt::Debug>(
     target: &ScanTarget,
+    region: &str,
+    endpoint: Option<String>,
     error: SdkError<DescribeImageScanFindingsError, R>,
 ) -> FindingsError {
+    if let Some(message) = crate::aws::unanswered(crate::aws::ECR, region, endpoint, &error) {
+        return FindingsError::Api {
+            repository: target.repository_name.clone(),
+            digest: target.image_digest.clone(),
+            message,
+        };
+    }
     let why = match error.as_service_error() {
         Some(DescribeImageScanFindingsError::ImageNotFoundException(_)) => {
             Some(Unavailable::ImageNotFound)

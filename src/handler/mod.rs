@@ -146,6 +146,7 @@ impl ForwardError {
             ForwardError::PartlyDelivered { error, .. } => error.error_type(),
             ForwardError::Delivery(e) => match e.cause {
                 TransportError::DeadlineExceeded => "DeadlineExceeded",
+                TransportError::ClientKey(_) | TransportError::StoredKey(_) => "ClientKeyError",
                 _ if e.cause.is_permanent() => "ReceiverRefused",
                 _ => "DeliveryFailed",
             },

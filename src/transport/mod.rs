@@ -55,7 +55,15 @@ pub enum TransportError {
         reason: String,
         /// The server's certificate was rejected: retrying cannot help.
         certificate: bool,
+        /// The receiver refused our client certificate.
+        client_certificate_refused: bool,
     },
+    /// The client key could not be read from its store.
+    #[error(transparent)]
+    ClientKey(#[from] crate::secrets::SecretError),
+    /// The key read from its store is not a usable key (for its certificate).
+    #[error(transparent)]
+    StoredKey(tls::TlsSetupError),
     #[error("TLS handshake with {target} timed out after {after:?}")]
     HandshakeTimeout { target: String, after: Duration },
     #[error(
@@ -120,6 +128,23 @@ impl TransportError {
                 CertificateRequired | BadCertificate | UnknownCA | AccessDenied
             ),
             TransportError::Relp(relp) => relp.is_permanent(),
+            // Read again at the next delivery (the store may be fixed or reachable by then), not
+            // in a loop now: each read may take the AWS call's whole 15 s.
+            TransportError::StoredKey(_) | TransportError::ClientKey(_) => true,
+            _ => false,
+        }
+    }
+
+    /// The receiver refused our client certificate (during or right after the handshake).
+    pub fn refuses_client_certificate(&self) -> bool {
+        match self {
+            TransportError::Handshake {
+                client_certificate_refused,
+                ..
+            } => *client_certificate_refused,
+            TransportError::ResetAfterSend { tls: Some(tls), .. } => {
+                tls::refuses_client_certificate(tls)
+            }
             _ => false,
         }
     }

@@ -95,6 +95,7 @@ mod tests {
             target: "t".into(),
             reason: "r".into(),
             certificate: true,
+            client_certificate_refused: false,
         };
         assert!(policy.next_delay(1, &permanent, deadline).is_none());
         let soon = Instant::now() + Duration::from_millis(10);

@@ -197,6 +197,7 @@ impl SyslogSender {
         stats: &mut DeliveryStats,
     ) -> Result<usize, DeliveryError> {
         let mut attempt = 0;
+        self.connector.new_delivery();
         loop {
             let error = match self.attempt(batch, progress, until, deadline, stats).await {
                 Ok(()) => return Ok(progress.confirmed),
@@ -206,7 +207,13 @@ impl SyslogSender {
             progress.base = None;
             progress.settle = None;
             attempt += 1;
-            let Some(delay) = self.retry.next_delay(attempt, &error, deadline) else {
+            // A refused certificate with a stored key: it may have been rotated; read it, retry.
+            let delay = if self.connector.reread_key_after(&error) {
+                Some(Duration::ZERO)
+            } else {
+                self.retry.next_delay(attempt, &error, deadline)
+            };
+            let Some(delay) = delay else {
                 return Err(DeliveryError {
                     rest_unread: false,
                     delivered: progress.confirmed,

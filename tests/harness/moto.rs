@@ -1,5 +1,5 @@
-//! The moto server (PyPI `moto[server]`) as the ECR, S3 and CloudWatch Logs APIs, reached by the
-//! SDK clients through endpoint URLs.
+//! The moto server (PyPI `moto[server]`) as the ECR, S3, CloudWatch Logs, Secrets Manager and SSM
+//! APIs, reached by the SDK clients through endpoint URLs.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -47,6 +47,8 @@ impl Moto {
             ("AWS_ENDPOINT_URL_ECR", self.endpoint.as_str()),
             ("AWS_ENDPOINT_URL_S3", self.endpoint.as_str()),
             ("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", self.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_SECRETS_MANAGER", self.endpoint.as_str()),
+            ("AWS_ENDPOINT_URL_SSM", self.endpoint.as_str()),
             ("AWS_REGION", REGION),
             ("AWS_ACCESS_KEY_ID", "testing"),
             ("AWS_SECRET_ACCESS_KEY", "testing"),
@@ -93,6 +95,67 @@ impl Moto {
             .force_path_style(true)
             .build();
         aws_sdk_s3::Client::from_conf(config)
+    }
+
+    fn sdk_config(&self) -> aws_config::SdkConfig {
+        aws_config::SdkConfig::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .endpoint_url(&self.endpoint)
+            .region(aws_config::Region::new(REGION))
+            .credentials_provider(aws_sdk_ecr::config::SharedCredentialsProvider::new(
+                aws_sdk_ecr::config::Credentials::new("testing", "testing", None, None, "test"),
+            ))
+            .build()
+    }
+
+    /// Creates a Secrets Manager secret with `text` as its SecretString; returns its ARN.
+    pub async fn create_secret(&self, name: &str, text: &str) -> String {
+        let client = aws_sdk_secretsmanager::Client::new(&self.sdk_config());
+        let output = client
+            .create_secret()
+            .name(name)
+            .secret_string(text)
+            .send()
+            .await
+            .expect("create the secret");
+        output.arn.expect("the secret's ARN")
+    }
+
+    /// A new version of the secret (a rotation).
+    pub async fn rotate_secret(&self, arn: &str, text: &str) {
+        let client = aws_sdk_secretsmanager::Client::new(&self.sdk_config());
+        client
+            .put_secret_value()
+            .secret_id(arn)
+            .secret_string(text)
+            .send()
+            .await
+            .expect("put the secret's new value");
+    }
+
+    pub async fn delete_secret(&self, arn: &str) {
+        let client = aws_sdk_secretsmanager::Client::new(&self.sdk_config());
+        client
+            .delete_secret()
+            .secret_id(arn)
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+            .expect("delete the secret");
+    }
+
+    /// Creates an SSM SecureString parameter `name` (with its leading slash); returns its ARN.
+    pub async fn put_secure_parameter(&self, name: &str, text: &str) -> String {
+        let client = aws_sdk_ssm::Client::new(&self.sdk_config());
+        client
+            .put_parameter()
+            .name(name)
+            .value(text)
+            .r#type(aws_sdk_ssm::types::ParameterType::SecureString)
+            .send()
+            .await
+            .expect("put the parameter");
+        format!("arn:aws:ssm:{REGION}:{ACCOUNT}:parameter{name}")
     }
 
     pub async fn create_bucket(&self, bucket: &str) {

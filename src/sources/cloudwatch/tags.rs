@@ -162,9 +162,7 @@ impl LogGroupTags {
     async fn client(&self) -> &aws_sdk_cloudwatchlogs::Client {
         self.client
             .get_or_init(|| async {
-                let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await;
+                let shared = crate::aws::sdk_config_loader().load().await;
                 let timeouts = aws_config::timeout::TimeoutConfig::builder()
                     .connect_timeout(CALL_TIMEOUT)
                     .operation_timeout(CALL_TIMEOUT)

@@ -56,9 +56,8 @@ impl S3Objects {
     async fn client(&self) -> &aws_sdk_s3::Client {
         self.client
             .get_or_init(|| async {
-                let shared = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await;
+                // Short timeouts: S3 without a route fails in seconds, naming the endpoint.
+                let shared = crate::aws::sdk_config_loader().load().await;
                 let config = aws_sdk_s3::config::Builder::from(&shared)
                     .force_path_style(endpoint_set())
                     .build();
@@ -77,7 +76,14 @@ impl S3Objects {
             .key(&object.key)
             .set_version_id(object.version_id.clone())
             .customize();
+        let endpoint = crate::aws::EndpointRecorder::default();
+        request = request.interceptor(endpoint.clone());
         let client_region = client.config().region().map(|r| r.as_ref().to_owned());
+        let region = if object.region.is_empty() {
+            client_region.clone().unwrap_or_default()
+        } else {
+            object.region.clone()
+        };
         if !object.region.is_empty() && client_region.as_deref() != Some(object.region.as_str()) {
             // The bucket lives in the event's region; ask that region's endpoint.
             request = request.config_override(
@@ -85,7 +91,10 @@ impl S3Objects {
                     .region(aws_sdk_s3::config::Region::new(object.region.clone())),
             );
         }
-        let output = request.send().await.map_err(|e| api_error(object, e))?;
+        let output = request
+            .send()
+            .await
+            .map_err(|e| api_error(object, &region, endpoint.endpoint(), e))?;
         Ok(ObjectBody {
             body: output.body,
             content_length: output.content_length.and_then(|l| u64::try_from(l).ok()),
@@ -97,9 +106,23 @@ impl S3Objects {
 /// The answers that mean "not there" or "not allowed" become errors that say what to check; the
 /// SDK reads the code from the response whoever sends it (S3, a local S3). Some answers to a
 /// denied `GetObject` carry no body, so a bare 403 is taken as denied too. A version that is not
-/// there is `NoSuchVersion`.
-fn api_error(object: &ObjectRef, error: SdkError<GetObjectError, HttpResponse>) -> S3Error {
+/// there is `NoSuchVersion`. A call that got no answer names the endpoint it tried and the VPC
+/// endpoint it needs.
+fn api_error(
+    object: &ObjectRef,
+    region: &str,
+    endpoint: Option<String>,
+    error: SdkError<GetObjectError, HttpResponse>,
+) -> S3Error {
     let (bucket, key, version) = (object.bucket.clone(), object.key.clone(), object.version());
+    if let Some(message) = crate::aws::unanswered(crate::aws::S3, region, endpoint, &error) {
+        return S3Error::Api {
+            bucket,
+            key,
+            version,
+            message,
+        };
+    }
     let status = error.raw_response().map(|r| r.status().as_u16());
     let code = error.code().map(str::to_owned);
     if matches!(error.as_service_error(), Some(GetObjectError::NoSuchKey(_)))

@@ -108,6 +108,7 @@ impl RelpSender {
         let mut progress = Progress::new(messages.len());
         let mut counts = stats.relp.unwrap_or_default();
         let mut attempt = 0;
+        self.connector.new_delivery();
         let outcome = loop {
             let error = match self
                 .attempt(&messages, &mut progress, deadline, stats, &mut counts)
@@ -119,7 +120,13 @@ impl RelpSender {
             self.session = None;
             let confirmed = messages.records_before(progress.first_open);
             attempt += 1;
-            let Some(delay) = self.retry.next_delay(attempt, &error, deadline) else {
+            // A refused certificate with a stored key: it may have been rotated; read it, retry.
+            let delay = if self.connector.reread_key_after(&error) {
+                Some(std::time::Duration::ZERO)
+            } else {
+                self.retry.next_delay(attempt, &error, deadline)
+            };
+            let Some(delay) = delay else {
                 break Err(DeliveryError {
                     rest_unread: false,
                     delivered: confirmed,
