@@ -82,14 +82,15 @@ new_defaults = {"KinesisStreamArn": "", "BatchSize": 100, "MaximumBatchingWindow
                 "FilterExclude": "", "Redact": "", "RedactRegex": "", "S3BucketArns": "",
                 "S3KmsKeyArn": "", "S3NotificationQueueArn": "", "S3MaxObjectBytes": 1073741824, "SubnetIds": "",
                 "SecurityGroupIds": "", "PermissionsBoundaryArn": "", "KinesisStartingPosition": "LATEST",
-                "SubscribeAllLogGroups": "False", "SyslogTlsClientKeySecretArn": "", "SyslogTlsClientKeyKmsKeyArn": ""}
+                "SubscribeAllLogGroups": "False", "SyslogTlsClientKeySecretArn": "", "SyslogTlsClientKeyKmsKeyArn": "",
+                "ExtraFields": "", "ForwardLogGroupTags": "False"}
 for name, default in new_defaults.items():
     check(parameters.get(name, {}).get("Default") == default, f"parameter {name} defaults to {default!r}")
 for name in ["SubnetIds", "SecurityGroupIds"]:
     check(parameters.get(name, {}).get("Type") == "CommaDelimitedList", f"{name} is a CommaDelimitedList")
 check(parameters.get("KinesisStartingPosition", {}).get("AllowedValues") == ["LATEST", "TRIM_HORIZON"],
       "KinesisStartingPosition: AllowedValues LATEST/TRIM_HORIZON")
-for name in ["RedriveFailureQueue", "CentralAccount", "SubscribeAllLogGroups"]:
+for name in ["RedriveFailureQueue", "CentralAccount", "SubscribeAllLogGroups", "ForwardLogGroupTags"]:
     check(parameters.get(name, {}).get("AllowedValues") == ["True", "False"], f"{name}: AllowedValues True/False")
 factor = parameters.get("ParallelizationFactor", {})
 check((factor.get("MinValue"), factor.get("MaxValue")) == (1, 10), "ParallelizationFactor is 1-10")
@@ -114,7 +115,8 @@ check(function["Environment"]["Variables"].get("S3_MAX_OBJECT_BYTES") == ref("S3
 check(function["Runtime"] == "provided.al2023" and function["Handler"] == "bootstrap", "provided.al2023 / bootstrap")
 # Filters and redaction: each variable is its parameter, unchanged (an empty value turns it off).
 for variable, parameter in {"SYSLOG_TLS_CLIENT_KEY_SECRET_ARN": "SyslogTlsClientKeySecretArn", "FILTER_INCLUDE": "FilterInclude", "FILTER_EXCLUDE": "FilterExclude", "REDACT": "Redact",
-                            "REDACT_REGEX": "RedactRegex"}.items():
+                            "REDACT_REGEX": "RedactRegex", "SYSLOG_EXTRA_FIELDS": "ExtraFields",
+                            "LOG_GROUP_TAGS": "ForwardLogGroupTags"}.items():
     check(function["Environment"]["Variables"].get(variable) == ref(parameter), f"{variable} must be !Ref {parameter}")
 # Regexes must fit in the function's 4 KB of environment together with the rest.
 for name in ["FilterInclude", "FilterExclude", "RedactRegex"]:
@@ -164,6 +166,9 @@ LOGS_WRITE = {"logs:CreateLogStream", "logs:PutLogEvents"}
 CLIENT_KEY = ref("SyslogTlsClientKeySecretArn")
 CLIENT_KEY_KMS = ref("SyslogTlsClientKeyKmsKeyArn")
 OWN_LOG_GROUP = getatt("ForwarderLogGroup", "Arn")
+LOG_GROUPS_OF_ACCOUNT = {"Fn::Sub": "arn:${AWS::Partition}:logs:*:${AWS::AccountId}:log-group:*"}
+check(conditions.get("ReadLogGroupTags") == {"Fn::Equals": [ref("ForwardLogGroupTags"), "True"]},
+      "ReadLogGroupTags = ForwardLogGroupTags is True")
 inline_statements = [s for policy in role_props.get("Policies", []) for s in policy["PolicyDocument"].get("Statement", [])]
 role_statements = [(None, s) for s in inline_statements]  # (the policy resource's Condition, statement)
 role_policies = {}
@@ -219,7 +224,11 @@ for condition, statement in role_statements:
         wanted = {"ClientKeyInSecretsManager": {"secretsmanager:GetSecretValue"}, "ClientKeyInSsm": {"ssm:GetParameter"}}
         check(acts == wanted.get(condition), f"{condition}: {sorted(acts)}, not the one read action of the key's store")
         check(as_list(statement["Resource"]) == [CLIENT_KEY], f"the key read on {statement['Resource']}, not exactly SyslogTlsClientKeySecretArn")
-    if any(a.startswith("logs:") for a in acts):
+    if acts == {"logs:ListTagsForResource"}:
+        check(as_list(statement["Resource"]) == [LOG_GROUPS_OF_ACCOUNT],
+              f"logs:ListTagsForResource on {statement['Resource']}, not this account's log groups")
+        check(condition == "ReadLogGroupTags", "the tag read policy exists only with ForwardLogGroupTags=True")
+    elif any(a.startswith("logs:") for a in acts):
         check(acts == LOGS_WRITE and as_list(statement["Resource"]) == [OWN_LOG_GROUP],
               f"logs: only {sorted(LOGS_WRITE)} on the function's own log group, not {sorted(acts)} on {statement['Resource']}")
     if "sqs:SendMessage" in acts:

@@ -139,6 +139,13 @@ fn linters_pass_with_every_new_parameter_set() {
             ],
         ),
         (
+            "context",
+            &[
+                ("ExtraFields", "env=prod,team=payments"),
+                ("ForwardLogGroupTags", "True"),
+            ],
+        ),
+        (
             "all-log-groups",
             &[
                 ("SubscribeAllLogGroups", "True"),
