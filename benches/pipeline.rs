@@ -993,11 +993,11 @@ struct BatchMemory {
 }
 
 fn batch_memory_rows(tcp: &DiscardSink) -> BatchMemory {
-    let sixty = workload::repetitive_cloudtrail(60 << 20);
+    let sixty = workload::identical_cloudtrail(60 << 20);
     let kinesis = workload::kinesis_of(&sixty, 6_000_000);
     let kinesis_records = kinesis.matches("\"sequenceNumber\"").count();
     let kinesis_rss = peak_rss_mib(&kinesis, "kinesis-6mb-of-60mib.json", tcp.port);
-    let twenty = workload::repetitive_cloudtrail(20 << 20);
+    let twenty = workload::identical_cloudtrail(20 << 20);
     let sqs = workload::sqs_of(&twenty);
     let sqs_rss = peak_rss_mib(&sqs, "sqs-body-20mib.json", tcp.port);
     BatchMemory {

@@ -241,6 +241,17 @@ pub fn findings(total: usize) -> StaticFindings {
 /// CloudTrail records that differ only in a counter: highly compressible, as a burst of one
 /// repeated call is. Grows until the log data JSON reaches `decompressed_bytes`.
 pub fn repetitive_cloudtrail(decompressed_bytes: usize) -> Payload {
+    cloudtrail_burst(decompressed_bytes, true)
+}
+
+/// The same burst with one identical record in every log event (only the ids and timestamps
+/// differ): about 110:1 under gzip, the densest payload a subscription carries, for the memory
+/// bounds of the batch inputs.
+pub fn identical_cloudtrail(decompressed_bytes: usize) -> Payload {
+    cloudtrail_burst(decompressed_bytes, false)
+}
+
+fn cloudtrail_burst(decompressed_bytes: usize, counted: bool) -> Payload {
     let mut data = String::with_capacity(decompressed_bytes + 4096);
     data.push_str(r#"{"messageType":"DATA_MESSAGE","owner":"123456789012","logGroup":"aws-cloudtrail-logs-123456789012-4f1a2b3c","logStream":"123456789012_CloudTrail_us-east-1","subscriptionFilters":["siem"],"logEvents":["#);
     let mut events = 0;
@@ -248,10 +259,10 @@ pub fn repetitive_cloudtrail(decompressed_bytes: usize) -> Payload {
     while data.len() < decompressed_bytes {
         let message = format!(
             r#"{{"eventVersion":"1.10","userIdentity":{{"type":"AssumedRole","principalId":"AROAEXAMPLEID:ci-7","arn":"arn:aws:sts::123456789012:assumed-role/ci-deploy/ci-7","accountId":"123456789012"}},"eventTime":"2026-11-22T10:{:02}:{:02}Z","eventSource":"ecr.amazonaws.com","eventName":"BatchGetImage","awsRegion":"us-east-1","sourceIPAddress":"198.51.100.7","userAgent":"aws-sdk-go-v2/1.32.4 os/linux lang/go#1.23.3","requestParameters":{{"registryId":"123456789012","repositoryName":"service-api","imageIds":[{{"imageTag":"build-{}"}}]}},"responseElements":null,"eventID":"7d2f6e1c-0000-4000-8000-{:012x}","readOnly":true,"eventType":"AwsApiCall","managementEvent":true,"recipientAccountId":"123456789012"}}"#,
-            (events / 60) % 60,
-            events % 60,
-            events,
-            events
+            (events / 60) % 60 * usize::from(counted),
+            events % 60 * usize::from(counted),
+            events * usize::from(counted),
+            events * usize::from(counted)
         );
         if events > 0 {
             data.push(',');
