@@ -109,7 +109,10 @@ fn a_key_pasted_on_one_line_delivers_and_a_broken_key_is_named_without_its_conte
     let log = log_of(&output);
     assert!(output.status.success(), "the one-line key: {log}");
     assert!(log.contains("delivered=1"), "{log}");
-    assert!(log.contains("TLS connected"), "debug lines are logged too: {log}");
+    assert!(
+        log.contains("TLS connected"),
+        "debug lines are logged too: {log}"
+    );
     assert_eq!(rsyslog.wait_for(1, Duration::from_secs(10)).len(), 1);
     assert_no_key_material(&key, &log);
 
@@ -156,7 +159,10 @@ async fn the_key_from_an_ssm_secure_string_delivers() {
         log.contains(&arn),
         "the log names where the key came from: {log}"
     );
-    assert!(log.contains("TLS connected"), "debug lines are logged too: {log}");
+    assert!(
+        log.contains("TLS connected"),
+        "debug lines are logged too: {log}"
+    );
     assert_eq!(rsyslog.wait_for(1, Duration::from_secs(10)).len(), 1);
     assert_no_key_material(&key, &log);
 }
