@@ -43,6 +43,11 @@ pub enum TlsSetupError {
         "SYSLOG_TLS_CLIENT_CERT and SYSLOG_TLS_CLIENT_KEY do not belong together ({0}); give the key of that certificate"
     )]
     ClientKeyMismatch(String),
+    #[error(
+        "the key stored at {arn} (SYSLOG_TLS_CLIENT_KEY_SECRET_ARN) does not belong to the client \
+         certificate ({reason}); store the key of the certificate (or the certificate with its key)"
+    )]
+    StoredKeyMismatch { arn: String, reason: String },
     #[error("SYSLOG_TLS_SERVER_NAME (or SYSLOG_HOST) {0:?} is not a valid DNS name or IP address")]
     ServerName(String),
     #[error("TLS setup failed: {0}")]
@@ -145,9 +150,15 @@ impl TlsClient {
         let client_auth = identity.is_some();
         let config = match identity {
             None => builder.with_no_client_auth(),
-            Some((chain, key)) => builder
-                .with_client_auth_cert(chain, key)
-                .map_err(|e| TlsSetupError::ClientKeyMismatch(e.to_string()))?,
+            Some((chain, key)) => builder.with_client_auth_cert(chain, key).map_err(|e| {
+                match settings.client_auth.as_ref().map(|auth| &auth.key) {
+                    Some(ClientKey::Stored(store)) => TlsSetupError::StoredKeyMismatch {
+                        arn: store.arn().to_owned(),
+                        reason: e.to_string(),
+                    },
+                    _ => TlsSetupError::ClientKeyMismatch(e.to_string()),
+                }
+            })?,
         };
         let server_name = ServerName::try_from(settings.server_name.clone())
             .map_err(|_| TlsSetupError::ServerName(settings.server_name.clone()))?;
@@ -430,6 +441,68 @@ mod tests {
         let restored = crate::config::pem_lines(one_line);
         assert_eq!(restored.trim_end(), key.trim_end());
         assert!(with_key(&cert, &restored).is_ok());
+    }
+
+    fn stored(cert: &str) -> TlsSettings {
+        TlsSettings {
+            client_auth: Some(ClientAuth {
+                cert_pem: cert.to_owned(),
+                key: ClientKey::Stored(crate::config::KeyStore::SsmParameter {
+                    arn: "arn:aws:ssm:eu-west-1:123456789012:parameter/k".into(),
+                    region: "eu-west-1".into(),
+                }),
+            }),
+            ..settings(None, "siem.example.com")
+        }
+    }
+
+    #[test]
+    fn a_stored_key_may_carry_its_certificate_and_its_errors_name_the_arn() {
+        let (cert, key) = identity();
+        // Not read yet: the rest of the settings is built, without a client certificate.
+        assert!(
+            !TlsClient::new(&stored(&cert))
+                .expect("settings")
+                .client_auth
+        );
+        let with_cert = TlsClient::with_stored_key(&stored(&cert), &key).expect("key + env cert");
+        assert!(with_cert.client_auth);
+        let both = format!("{cert}{key}");
+        assert!(
+            TlsClient::with_stored_key(&stored(""), &both).is_ok(),
+            "chain in the value"
+        );
+        let (other_cert, _) = identity();
+        let rotated = format!("{key}{cert}");
+        assert!(
+            TlsClient::with_stored_key(&stored(&other_cert), &rotated).is_ok(),
+            "the stored chain wins over SYSLOG_TLS_CLIENT_CERT"
+        );
+
+        let err = TlsClient::with_stored_key(&stored(""), &key)
+            .err()
+            .expect("no certificate");
+        assert!(
+            matches!(err, TlsSetupError::StoredKeyWithoutCertificate { .. }),
+            "{err}"
+        );
+        let err = TlsClient::with_stored_key(&stored(&other_cert), &key)
+            .err()
+            .expect("another certificate");
+        assert!(
+            matches!(err, TlsSetupError::StoredKeyMismatch { .. }),
+            "{err}"
+        );
+        let one_line = key.split_whitespace().collect::<Vec<_>>().join(" ");
+        let err = TlsClient::with_stored_key(&stored(&cert), &one_line)
+            .err()
+            .expect("not normalised here");
+        let text = format!("{err} {err:?}");
+        assert!(
+            text.contains("arn:aws:ssm:eu-west-1:123456789012:parameter/k"),
+            "{text}"
+        );
+        assert_no_key_material(&key, &text);
     }
 
     #[test]
