@@ -771,3 +771,162 @@ async fn s14_lf_framing_cannot_forge_a_record() {
     );
     assert_eq!(assert_none_lost_none_forged(&stored, &expected), 0);
 }
+
+/// A TLS 1.2-only server (rustls) that demands a client certificate signed by `ca_pem`, answers
+/// nothing after the handshake and counts the connections it accepted.
+struct Tls12Demanding {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Tls12Demanding {
+    async fn start(pki: &harness::certs::TestPki) -> Tls12Demanding {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::sync::Arc;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(pki.ca_pem.as_bytes()) {
+            roots.add(cert.expect("CA PEM")).expect("CA");
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .expect("client verifier");
+        let chain = CertificateDer::pem_slice_iter(pki.server_cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("server PEM");
+        let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).expect("key");
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .expect("TLS 1.2")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A refused handshake ends here; an accepted one is read until the client goes.
+                    if let Ok(mut tls) = acceptor.accept(stream).await {
+                        let mut sink = Vec::new();
+                        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tls, &mut sink).await;
+                    }
+                });
+            }
+        });
+        Tls12Demanding {
+            port,
+            accepted,
+            task,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Tls12Demanding {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Without a client certificate, and with one from a CA the receiver does not trust.
+fn refused_client_settings(ca_pem: &str) -> [(TlsSettings, &'static str); 2] {
+    let (intruder_cert, intruder_key) = harness::certs::untrusted_client_cert();
+    [
+        (tls_settings(Some(ca_pem)), "without a client certificate"),
+        (
+            TlsSettings {
+                client_auth: Some(ClientAuth {
+                    cert_pem: intruder_cert,
+                    key_pem: intruder_key,
+                }),
+                ..tls_settings(Some(ca_pem))
+            },
+            "with an untrusted client certificate",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn s9b_a_tls12_receiver_refusing_the_client_certificate_is_not_retried() {
+    let raw = event("ecr-image-action.json");
+    // rsyslog's gtls driver completes the handshake and only then checks the client certificate:
+    // it ends the connection without an alert, over TLS 1.2 (forced) as over TLS 1.3.
+    for priority in [Some("NORMAL:-VERS-TLS1.3"), None] {
+        let rsyslog = Rsyslog::start_with(RsyslogOptions {
+            tls_driver: "gtls",
+            tls_auth_mode: "x509/certvalid",
+            gnutls_priority: priority,
+            ..RsyslogOptions::default()
+        });
+        for (settings_tls, case) in refused_client_settings(&rsyslog.pki.ca_pem) {
+            let case = format!("{case}, {priority:?}");
+            let relay = CountingRelay::start(rsyslog.tls_port);
+            let destination = with_tls(tcp(relay.port()), settings_tls);
+            let err = forwarder(&destination, settings())
+                .forward(&raw, deadline())
+                .await
+                .expect_err("the receiver refuses this client");
+            assert_eq!(
+                err.error_type(),
+                "ReceiverRefused",
+                "rsyslog, {case}: {err}"
+            );
+            assert!(
+                err.to_string().contains("right after the handshake")
+                    && err.to_string().contains("SYSLOG_TLS_CLIENT_CERT")
+                    && err.to_string().contains("0 of 1 records delivered"),
+                "rsyslog, {case}: {err}"
+            );
+            assert_eq!(relay.connections(), 1, "rsyslog, {case}: no retry");
+        }
+        assert_nothing_stored_before_a_marker(&rsyslog, 0).await;
+    }
+
+    // A receiver that refuses during the TLS 1.2 handshake sends an alert (certificate_required,
+    // bad_certificate or unknown_ca).
+    let pki = harness::certs::generate(&["localhost", "127.0.0.1"]);
+    let server = Tls12Demanding::start(&pki).await;
+    let mut before = 0;
+    for (settings_tls, case) in refused_client_settings(&pki.ca_pem) {
+        let destination = with_tls(tcp(server.port), settings_tls);
+        let err = forwarder(&destination, settings())
+            .forward(&raw, deadline())
+            .await
+            .expect_err("the receiver refuses this client");
+        assert_eq!(err.error_type(), "ReceiverRefused", "rustls, {case}: {err}");
+        assert!(
+            err.to_string().contains("SYSLOG_TLS_CLIENT_CERT"),
+            "rustls, {case}: {err}"
+        );
+        assert_eq!(server.connections() - before, 1, "rustls, {case}: no retry");
+        before = server.connections();
+    }
+    // The same server takes the certificate its CA signed: the refusals above were about it.
+    let trusted = TlsSettings {
+        client_auth: Some(ClientAuth {
+            cert_pem: pki.client_cert_pem.clone(),
+            key_pem: pki.client_key_pem.clone(),
+        }),
+        ..tls_settings(Some(&pki.ca_pem))
+    };
+    forwarder(&with_tls(tcp(server.port), trusted), settings())
+        .forward(&raw, deadline())
+        .await
+        .expect("delivered with the trusted client certificate");
+}

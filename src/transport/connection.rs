@@ -33,6 +33,10 @@ impl Connection {
         }
     }
 
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Connection::Tls(_))
+    }
+
     /// Bytes in the socket's send queue that the peer's TCP has not acknowledged yet (Linux
     /// `SIOCOUTQ`); `None` where the platform cannot tell.
     pub fn unacknowledged(&self) -> Option<usize> {

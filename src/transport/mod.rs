@@ -53,8 +53,22 @@ pub enum TransportError {
     Handshake {
         target: String,
         reason: String,
-        /// The server's certificate was rejected: retrying cannot help.
+        /// A certificate was refused (the server's by us, or ours by the server's alert):
+        /// retrying cannot help.
         certificate: bool,
+    },
+    #[error(
+        "the receiver {target} ended the TLS connection right after the handshake, before \
+         taking any data: it refuses this client ({})",
+        if *tls_without_client_cert {
+            "it most likely requires a client certificate: set SYSLOG_TLS_CLIENT_CERT and SYSLOG_TLS_CLIENT_KEY"
+        } else {
+            "check that it trusts the CA of SYSLOG_TLS_CLIENT_CERT and that its allow list names it"
+        }
+    )]
+    RefusedAfterHandshake {
+        target: String,
+        tls_without_client_cert: bool,
     },
     #[error("TLS handshake with {target} timed out after {after:?}")]
     HandshakeTimeout { target: String, after: Duration },
@@ -111,6 +125,7 @@ impl TransportError {
         };
         match self {
             TransportError::Handshake { certificate, .. } => *certificate,
+            TransportError::RefusedAfterHandshake { .. } => true,
             // A TLS 1.3 receiver refuses our client certificate (or its absence) after the handshake.
             TransportError::ResetAfterSend {
                 tls: Some(rustls::Error::AlertReceived(alert)),

@@ -60,6 +60,9 @@ pub struct SyslogSender {
 struct Link {
     connection: Connection,
     written: u64,
+    /// The receiver kept the connection open through the settle wait after its first data: it
+    /// accepted us. Until then, a TLS 1.2 receiver that ends it is refusing us.
+    verified: bool,
 }
 
 impl Link {
@@ -251,26 +254,65 @@ impl SyslogSender {
                 self.usable_link(warm, progress, deadline, stats).await?
             }
         };
+        match self
+            .attempt_on(&mut link, batch, progress, until, deadline, stats)
+            .await
+        {
+            Ok(true) => {
+                self.link = Some(link);
+                Ok(())
+            }
+            Ok(false) => Ok(()),
+            Err(error) => Err(self.refusal_or(error, &link)),
+        }
+    }
+
+    /// The body of [`SyslogSender::attempt`] on `link`; returns whether the connection stays
+    /// open.
+    async fn attempt_on(
+        &mut self,
+        link: &mut Link,
+        batch: &Batch,
+        progress: &mut Progress,
+        until: Until,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<bool, TransportError> {
         if progress.base.is_none() {
-            self.write_rest(&mut link, batch, progress, deadline, stats)
+            self.write_rest(link, batch, progress, deadline, stats)
                 .await?;
         }
         if until == Until::Confirmed {
+            let settle = progress.settle.take();
             let open = self
-                .await_acknowledgement(
-                    &mut link.connection,
-                    progress.settle.take(),
-                    deadline,
-                    stats,
-                )
+                .await_acknowledgement(&mut link.connection, settle, deadline, stats)
                 .await?;
+            link.verified |= settle.is_some();
             progress.confirmed = batch.records();
-            if !open {
-                return Ok(());
-            }
+            return Ok(open);
         }
-        self.link = Some(link);
-        Ok(())
+        Ok(true)
+    }
+
+    /// Some TLS receivers (rsyslog's gtls driver, over TLS 1.2 and 1.3) refuse our client
+    /// certificate (or its absence, or us by an allow list) after completing the handshake, by
+    /// ending the connection without an alert: a new TLS connection lost right after our
+    /// Finished, before it was verified, is that refusal, which no retry can cure.
+    fn refusal_or(&self, error: TransportError, link: &Link) -> TransportError {
+        let lost = matches!(
+            error,
+            TransportError::Write(_)
+                | TransportError::ResetAfterSend { tls: None, .. }
+                | TransportError::ClosedMidBatch
+        );
+        if lost && !link.verified && link.connection.is_tls() {
+            TransportError::RefusedAfterHandshake {
+                target: self.connector.address(),
+                tls_without_client_cert: self.tls_without_client_cert(),
+            }
+        } else {
+            error
+        }
     }
 
     /// The warm connection if the receiver has not closed it, else a new one (whose settle wait
@@ -301,6 +343,7 @@ impl SyslogSender {
         Ok(Link {
             connection,
             written: 0,
+            verified: false,
         })
     }
 
@@ -343,6 +386,7 @@ impl SyslogSender {
                 let open = self
                     .await_acknowledgement(&mut link.connection, Some(settle), deadline, stats)
                     .await?;
+                link.verified = true;
                 progress.confirm_through(batch, base, link.written);
                 if !open && progress.confirmed < batch.records() {
                     return Err(TransportError::ClosedMidBatch);

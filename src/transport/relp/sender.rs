@@ -230,6 +230,7 @@ impl RelpSender {
         }
         let started = Instant::now();
         let connection = self.connector.connect(deadline).await?;
+        let tls = connection.is_tls();
         let session = Session::open(
             connection,
             self.window,
@@ -237,7 +238,27 @@ impl RelpSender {
             deadline,
             self.connector.tls_without_client_cert(),
         )
-        .await?;
+        .await
+        .map_err(|error| {
+            // Some TLS receivers refuse a client by ending the connection right after the
+            // handshake, with no alert: before `open` is answered, that is a refusal no retry
+            // can cure.
+            let lost = matches!(
+                error,
+                TransportError::Write(_)
+                    | TransportError::ResetAfterSend { tls: None, .. }
+                    | TransportError::Relp(RelpError::Closed { opening: true, .. })
+                    | TransportError::Relp(RelpError::Read(_))
+            );
+            if lost && tls {
+                TransportError::RefusedAfterHandshake {
+                    target: self.connector.address(),
+                    tls_without_client_cert: self.connector.tls_without_client_cert(),
+                }
+            } else {
+                error
+            }
+        })?;
         stats.connect = Some(stats.connect.unwrap_or_default() + started.elapsed());
         tracing::debug!(target = %self.target(), elapsed = ?started.elapsed(), "RELP session open");
         Ok(session)
