@@ -11,7 +11,7 @@ mod syslog;
 mod tests;
 mod tls;
 
-pub use destination::{DEFAULT_RELP_WINDOW, Destination, Transport};
+pub use destination::{DEFAULT_RELP_WINDOW, Destination, Endpoint, Transport};
 pub use detections::DetectionSettings;
 pub use filters::FilterSettings;
 pub use parse::ConfigError;
@@ -20,9 +20,11 @@ pub use tls::{ClientAuth, TlsSettings};
 use crate::syslog::SyslogSettings;
 
 /// Every environment variable the configuration reads (a contract with `template.yaml`).
-pub const VARIABLES: [&str; 26] = [
+pub const VARIABLES: [&str; 28] = [
     "SYSLOG_HOST",
     "SYSLOG_PORT",
+    "SYSLOG_FAILBACK_SECONDS",
+    "SYSLOG_RETRY_SECONDS",
     "SYSLOG_TRANSPORT",
     "SYSLOG_RELP_WINDOW",
     "SYSLOG_TLS",
@@ -80,11 +82,7 @@ impl Config {
         let max_object_bytes = s3::max_object_bytes(&get)?;
         let destination = match get("SYSLOG_HOST") {
             None => None,
-            Some(host) => Some(destination::destination(
-                host.trim().to_owned(),
-                transport,
-                &get,
-            )?),
+            Some(hosts) => Some(destination::destination(&hosts, transport, &get)?),
         };
 
         Ok(Config {

@@ -115,6 +115,19 @@ pub enum TransportError {
     Output(std::io::Error),
     #[error(transparent)]
     Relp(#[from] RelpError),
+    #[error(
+        "every SYSLOG_HOST entry failed: {}",
+        failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    EveryEntryFailed { failures: Vec<EntryFailure> },
+}
+
+/// Why one entry of SYSLOG_HOST could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("{target}: {cause}")]
+pub struct EntryFailure {
+    pub target: String,
+    pub cause: TransportError,
 }
 
 impl TransportError {
@@ -135,6 +148,10 @@ impl TransportError {
                 CertificateRequired | BadCertificate | UnknownCA | AccessDenied
             ),
             TransportError::Relp(relp) => relp.is_permanent(),
+            // Only when no entry could work (every one refused us for good).
+            TransportError::EveryEntryFailed { failures } => {
+                !failures.is_empty() && failures.iter().all(|f| f.cause.is_permanent())
+            }
             _ => false,
         }
     }
@@ -179,6 +196,8 @@ pub struct DeliveryStats {
     pub flush: Option<Duration>,
     /// Frame counts, when the delivery went over RELP.
     pub relp: Option<RelpStats>,
+    /// Switches from one SYSLOG_HOST entry to another (failing back to the first included).
+    pub failovers: u64,
 }
 
 /// What the RELP receiver answered.

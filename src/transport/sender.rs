@@ -315,10 +315,10 @@ impl SyslogSender {
         }
     }
 
-    /// The warm connection if the receiver has not closed it, else a new one (whose settle wait
-    /// `progress` then owes).
+    /// The warm connection if the receiver has not closed it (and no failback to the first
+    /// SYSLOG_HOST entry is due), else a new one (whose settle wait `progress` then owes).
     async fn usable_link(
-        &self,
+        &mut self,
         warm: Option<Link>,
         progress: &mut Progress,
         deadline: Instant,
@@ -326,6 +326,9 @@ impl SyslogSender {
     ) -> Result<Link, TransportError> {
         if let Some(mut link) = warm {
             match link.connection.peer() {
+                _ if self.connector.failback_due() => {
+                    tracing::info!(target = %self.target(), "failback window over; trying the first SYSLOG_HOST entry again");
+                }
                 Peer::Open => return Ok(link),
                 peer => {
                     tracing::info!(target = %self.target(), ?peer, "receiver closed the idle connection; reconnecting");
@@ -336,7 +339,7 @@ impl SyslogSender {
         // a client (an untrusted or missing client certificate, a sender not on the allow list)
         // accept the connection and drop it a moment later.
         let started = Instant::now();
-        let connection = self.connector.connect(deadline).await?;
+        let connection = self.connector.connect(deadline, stats).await?;
         let took = started.elapsed();
         stats.connect = Some(stats.connect.unwrap_or_default() + took);
         progress.settle = Some(took.clamp(SETTLE_MIN, SETTLE_MAX));

@@ -33,6 +33,9 @@ pub fn tcp(port: u16) -> Destination {
     Destination {
         host: "127.0.0.1".into(),
         port,
+        alternates: Vec::new(),
+        failback: Duration::from_secs(300),
+        retry_for: Duration::from_secs(10),
         transport: Transport::Tcp,
         tls: None,
         connect_timeout: Duration::from_secs(2),

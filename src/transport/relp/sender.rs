@@ -224,12 +224,15 @@ impl RelpSender {
             if warm.numbers_left() < frames {
                 tracing::info!(target = %self.target(), "RELP transaction numbers nearly used up; starting a new session");
                 warm.close(self.connector.connect_timeout(), deadline).await;
+            } else if self.connector.failback_due() {
+                tracing::info!(target = %self.target(), "failback window over; trying the first SYSLOG_HOST entry again");
+                warm.close(self.connector.connect_timeout(), deadline).await;
             } else if warm.is_reusable() {
                 return Ok(warm);
             }
         }
         let started = Instant::now();
-        let connection = self.connector.connect(deadline).await?;
+        let connection = self.connector.connect(deadline, stats).await?;
         let tls = connection.is_tls();
         let session = Session::open(
             connection,
