@@ -292,7 +292,7 @@ async fn s3_a_receiver_lost_mid_batch_reports_what_it_confirmed() {
     let ForwardError::Delivery(delivery) = &err else {
         panic!("{err}");
     };
-    assert_eq!(delivery.delivered + delivery.failed, count);
+    assert_eq!(delivery.delivered + delivery.failed, count, "{err}");
     assert!(
         delivery.delivered > 0 && delivery.delivered < count,
         "{err}"

@@ -29,6 +29,10 @@ const _: () = assert!(
 /// these bounds): paid once per new connection, not per invocation.
 const SETTLE_MIN: Duration = Duration::from_millis(20);
 const SETTLE_MAX: Duration = Duration::from_millis(250);
+/// Over TLS the receiver checks our certificate after the handshake (rsyslog's gtls driver) and
+/// may take longer than a loopback connect to end a connection it refuses: measured up to tens of
+/// milliseconds on a loaded host.
+const TLS_SETTLE_MIN: Duration = Duration::from_millis(100);
 /// Immediate looks at the send queue before the acknowledgement wait starts sleeping.
 const ACK_SPINS: u32 = 200;
 /// Looks a millisecond apart after that (the timer's granularity): an acknowledgement held back by
@@ -127,7 +131,7 @@ impl SyslogSender {
         Ok(SyslogSender {
             connector: Connector::new(destination)?,
             write_timeout: destination.write_timeout,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::for_destination(destination),
             link: None,
             sent: None,
         })
@@ -200,6 +204,8 @@ impl SyslogSender {
         stats: &mut DeliveryStats,
     ) -> Result<usize, DeliveryError> {
         let mut attempt = 0;
+        let mut failing_since = None;
+        let mut confirmed_before = progress.confirmed;
         loop {
             let error = match self.attempt(batch, progress, until, deadline, stats).await {
                 Ok(()) => return Ok(progress.confirmed),
@@ -208,8 +214,15 @@ impl SyslogSender {
             self.link = None;
             progress.base = None;
             progress.settle = None;
+            // An attempt that got records through ends the outage: a later one gets its own
+            // window (the retry cap and the backoff go on counting).
+            if progress.confirmed > confirmed_before {
+                confirmed_before = progress.confirmed;
+                failing_since = None;
+            }
             attempt += 1;
-            let Some(delay) = self.retry.next_delay(attempt, &error, deadline) else {
+            let since = *failing_since.get_or_insert_with(Instant::now);
+            let Some(delay) = self.retry.next_delay(attempt, &error, since, deadline) else {
                 return Err(DeliveryError {
                     rest_unread: false,
                     delivered: progress.confirmed,
@@ -342,7 +355,12 @@ impl SyslogSender {
         let connection = self.connector.connect(deadline, stats).await?;
         let took = started.elapsed();
         stats.connect = Some(stats.connect.unwrap_or_default() + took);
-        progress.settle = Some(took.clamp(SETTLE_MIN, SETTLE_MAX));
+        let least = if connection.is_tls() {
+            TLS_SETTLE_MIN
+        } else {
+            SETTLE_MIN
+        };
+        progress.settle = Some(took.clamp(least, SETTLE_MAX));
         Ok(Link {
             connection,
             written: 0,

@@ -68,6 +68,7 @@ pub fn relp(port: u16) -> Destination {
 /// A forwarder for `destination` (over TCP or RELP, as it says) that retries fast.
 pub fn forwarder(destination: &Destination, settings: SyslogSettings) -> Forwarder<FileFindings> {
     let retry = RetryPolicy {
+        window: destination.retry_for,
         retries: 2,
         first_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(100),

@@ -76,7 +76,7 @@ impl RelpSender {
             connector: Connector::new(destination)?,
             write_timeout: destination.write_timeout,
             window: window.max(1),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::for_destination(destination),
             session: None,
         })
     }
@@ -108,6 +108,8 @@ impl RelpSender {
         let mut progress = Progress::new(messages.len());
         let mut counts = stats.relp.unwrap_or_default();
         let mut attempt = 0;
+        let mut failing_since = None;
+        let mut acknowledged_before = 0;
         let outcome = loop {
             let error = match self
                 .attempt(&messages, &mut progress, deadline, stats, &mut counts)
@@ -118,8 +120,15 @@ impl RelpSender {
             };
             self.session = None;
             let confirmed = messages.records_before(progress.first_open);
+            // A session that got messages through ends the outage: a later one gets its own
+            // window (the retry cap and the backoff go on counting).
+            if progress.first_open > acknowledged_before {
+                acknowledged_before = progress.first_open;
+                failing_since = None;
+            }
             attempt += 1;
-            let Some(delay) = self.retry.next_delay(attempt, &error, deadline) else {
+            let since = *failing_since.get_or_insert_with(Instant::now);
+            let Some(delay) = self.retry.next_delay(attempt, &error, since, deadline) else {
                 break Err(DeliveryError {
                     rest_unread: false,
                     delivered: confirmed,
