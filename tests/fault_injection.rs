@@ -243,29 +243,33 @@ async fn reset_once_then_delivered(
     (duplicates, per_record)
 }
 
-/// Records confirmed before a reset are not sent again: only what followed the last confirmed
-/// segment (about 1 MiB) is resent.
+/// What a reset makes the forwarder send again is bounded: the resend tail (4 MiB, what a
+/// receiver may have held unread or unkept), what was unacknowledged (1 MiB) and one chunk and
+/// record; what came before is not sent again.
+const RESEND_BOUND: usize = 4 * 1024 * 1024 + 1024 * 1024 + 256 * 1024 + 1_000;
+
+/// Records confirmed before a reset (4 MiB behind the acknowledged edge) are not sent again.
 #[tokio::test]
 async fn s3_a_reset_after_confirmed_segments_resends_only_the_unconfirmed_rest() {
-    let (duplicates, per_record) = reset_once_then_delivered(2_600_000, 8_000, 4_000_000).await;
-    let first_connection_records = 2_600_000 / per_record;
+    let (duplicates, per_record) = reset_once_then_delivered(8_000_000, 20_000, 8_500_000).await;
+    let resent = duplicates * per_record;
     assert!(
-        duplicates * per_record <= 1_100_000 && duplicates < first_connection_records / 2,
-        "{duplicates} duplicates of {first_connection_records} records the first connection carried: \
-         resent more than one segment"
+        resent <= RESEND_BOUND,
+        "{duplicates} duplicates ({resent} bytes) after a reset at 8 MB: resent more than the tail \
+         and what was unacknowledged"
     );
 }
 
-/// A reset while the second batch is written (the first one sent ahead, its acknowledgement
-/// overlapping the second's formatting): nothing is lost, and what is resent stays within the
-/// bound on bytes written but unacknowledged (1 MiB and one chunk), not a batch.
+/// A reset while a later batch is written (the batches before it confirmed, their tail kept):
+/// nothing is lost, and what is resent stays within the same bound, not a batch.
 #[tokio::test]
 async fn s3_a_reset_in_a_later_batch_resends_only_what_was_unacknowledged() {
     // More than two batches.
-    let (duplicates, per_record) = reset_once_then_delivered(6_000_000, 16_000, 8_400_000).await;
+    let (duplicates, per_record) = reset_once_then_delivered(9_000_000, 24_000, 10_000_000).await;
     assert!(
-        duplicates * per_record <= 1_400_000,
-        "{duplicates} duplicates ({} bytes): resent more than was unacknowledged",
+        duplicates * per_record <= RESEND_BOUND,
+        "{duplicates} duplicates ({} bytes): resent more than the tail and what was \
+         unacknowledged",
         duplicates * per_record
     );
 }

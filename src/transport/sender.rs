@@ -18,11 +18,11 @@ use crate::syslog::Batch;
 /// Bytes handed to the socket per write; acknowledgements are looked at between chunks.
 const CHUNK: usize = 256 * 1024;
 /// Bytes written but not yet acknowledged, counting the chunk about to be written: a chunk waits
-/// until it fits. With the unread allowance below it bounds what a reset makes us send again to
-/// 1 MiB (and the rest of one record).
-const MAX_UNCONFIRMED: usize = 1024 * 1024 - UNREAD_ALLOWANCE as usize;
+/// until it fits. With the resend tail below it bounds what a reset makes us send again to 5 MiB
+/// (and the rest of one record).
+const MAX_UNACKNOWLEDGED: usize = 1024 * 1024;
 const _: () = assert!(
-    MAX_UNCONFIRMED > CHUNK,
+    MAX_UNACKNOWLEDGED > CHUNK,
     "a chunk must fit in what may be unacknowledged"
 );
 /// How long a new connection must stay open after its first data (its own connect time, within
@@ -41,12 +41,18 @@ const ACK_SPINS: u32 = 200;
 const ACK_POLLS_AT_FIRST_PAUSE: u32 = 16;
 /// The longest pause between looks, for a receiver that is really stalled.
 const ACK_PAUSE_MAX: Duration = Duration::from_millis(20);
-/// Acknowledged is not yet read: the receiver's TCP acknowledges what lands in its socket buffer,
-/// and a receiver that resets the connection loses what it had not read. Between chunks, on an open
-/// connection, a record counts only once it is this far behind the acknowledged edge (more than a
-/// promptly reading receiver leaves unread); the batch's last records count once everything is
-/// acknowledged and the connection is still open.
-const UNREAD_ALLOWANCE: u64 = 64 * 1024;
+/// Acknowledged is not yet read, nor kept: the receiver's TCP acknowledges what lands in its
+/// socket buffer, and a busy receiver also holds what it read in memory queues; a receiver killed
+/// loses both. This is how much the forwarder assumes a receiver may hold so (rsyslog with its
+/// default in-memory queues, killed in the middle of a 27 MB batch on loopback, had lost up to
+/// 1.3 MB of what its kernel had acknowledged):
+/// - between chunks, on an open connection, a record counts only once it is this far behind the
+///   acknowledged edge; after a reset the batch is resent from the first record that did not;
+/// - the batch's last records count once everything is acknowledged and the connection is still
+///   open, and the last this-many bytes written on the connection are kept (whole records, the
+///   batches before included): when the connection is later found reset (in this invocation or,
+///   on the warm connection, the next), they are sent again first. Duplicates carry their SD id.
+const RESEND_TAIL: u64 = 4 * 1024 * 1024;
 /// More than one TLS record's ciphertext (16 KiB of plaintext and its overhead): plaintext this far
 /// behind the unacknowledged ciphertext is acknowledged whole.
 const TLS_RECORD_BOUND: u64 = 16 * 1024 + 512;
@@ -58,6 +64,91 @@ pub struct SyslogSender {
     link: Option<Link>,
     /// The batch [`SyslogSender::send`] wrote, until [`SyslogSender::confirm`] has it confirmed.
     sent: Option<Progress>,
+    /// The last [`RESEND_TAIL`] bytes of confirmed batches written on the connection.
+    tail: Tail,
+    /// The connection that carried `tail` was lost other than by an orderly close: the next
+    /// connection starts with it.
+    resend_tail: bool,
+}
+
+/// Whole records written on the connection that the receiver may not have read or kept yet.
+#[derive(Debug, Default)]
+struct Tail {
+    bytes: Vec<u8>,
+    /// The length of each record in `bytes`, oldest first.
+    records: std::collections::VecDeque<usize>,
+    /// The connection offset where `bytes` end.
+    end: u64,
+}
+
+impl Tail {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.records.clear();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Drops the records that ended [`RESEND_TAIL`] or more before `acknowledged` (the furthest
+    /// acknowledged offset seen on the connection): read and kept by a receiver that is alive.
+    fn forget_read(&mut self, acknowledged: u64) {
+        let sure = acknowledged.saturating_sub(RESEND_TAIL);
+        let mut start = self.end.saturating_sub(self.bytes.len() as u64);
+        let mut drop = 0;
+        while let Some(&length) = self.records.front() {
+            if start + length as u64 > sure {
+                break;
+            }
+            self.records.pop_front();
+            start += length as u64;
+            drop += length;
+        }
+        self.bytes.drain(..drop.min(self.bytes.len()));
+    }
+
+    /// Appends the records of `batch` from `first` on (only the last [`RESEND_TAIL`] bytes' worth
+    /// are copied), which end at connection offset `end_on_link`.
+    fn keep(&mut self, batch: &Batch, first: usize, end_on_link: u64) {
+        let end = batch.bytes().len();
+        let first = first.max(batch.records_within(end.saturating_sub(RESEND_TAIL as usize)));
+        if first >= batch.records() {
+            self.end = end_on_link;
+            return;
+        }
+        let lengths = (first..batch.records()).map(|record| {
+            let stop = if record + 1 < batch.records() {
+                batch.record_start(record + 1)
+            } else {
+                end
+            };
+            stop - batch.record_start(record)
+        });
+        self.push(
+            &batch.bytes()[batch.record_start(first)..],
+            lengths,
+            end_on_link,
+        );
+    }
+
+    /// Appends whole records (`bytes`, made of records of `lengths`) ending at connection offset
+    /// `end_on_link`, then drops the oldest records that lie wholly before the last
+    /// [`RESEND_TAIL`] bytes (the one across that line is kept: part of it may be unread).
+    fn push(&mut self, bytes: &[u8], lengths: impl IntoIterator<Item = usize>, end_on_link: u64) {
+        self.bytes.extend_from_slice(bytes);
+        self.records.extend(lengths);
+        self.end = end_on_link;
+        let mut drop = 0;
+        while let Some(&length) = self.records.front() {
+            if self.bytes.len() - drop - length < RESEND_TAIL as usize {
+                break;
+            }
+            self.records.pop_front();
+            drop += length;
+        }
+        self.bytes.drain(..drop.min(self.bytes.len()));
+    }
 }
 
 /// The connection and how many bytes were written to it (plaintext, for TLS).
@@ -67,6 +158,8 @@ struct Link {
     /// The receiver kept the connection open through the settle wait after its first data: it
     /// accepted us. Until then, a TLS 1.2 receiver that ends it is refusing us.
     verified: bool,
+    /// The furthest offset the receiver's TCP was seen to acknowledge.
+    acked_seen: u64,
 }
 
 impl Link {
@@ -90,6 +183,10 @@ struct Progress {
     /// Where the batch's bytes sit on the current connection, once they (from the first
     /// unconfirmed record) have been written to it.
     base: Option<Anchor>,
+    /// The first record written on the current connection.
+    first_on_link: usize,
+    /// The batch's records are in the sender's tail.
+    kept: bool,
     /// The wait still owed by a new connection before anything on it counts as confirmed.
     settle: Option<Duration>,
 }
@@ -134,6 +231,8 @@ impl SyslogSender {
             retry: RetryPolicy::for_destination(destination),
             link: None,
             sent: None,
+            tail: Tail::default(),
+            resend_tail: false,
         })
     }
 
@@ -212,6 +311,7 @@ impl SyslogSender {
                 Err(error) => error,
             };
             self.link = None;
+            self.resend_tail = !self.tail.is_empty();
             progress.base = None;
             progress.settle = None;
             // An attempt that got records through ends the outage: a later one gets its own
@@ -272,11 +372,22 @@ impl SyslogSender {
             .await
         {
             Ok(true) => {
+                if progress.confirmed >= batch.records() && !progress.kept {
+                    self.tail.keep(batch, progress.first_on_link, link.written);
+                    progress.kept = true;
+                }
                 self.link = Some(link);
                 Ok(())
             }
-            Ok(false) => Ok(()),
-            Err(error) => Err(self.refusal_or(error, &link)),
+            Ok(false) => {
+                // Closed in order: the receiver read everything.
+                self.tail.clear();
+                Ok(())
+            }
+            Err(error) => {
+                self.tail.forget_read(link.acked_seen);
+                Err(self.refusal_or(error, &link))
+            }
         }
     }
 
@@ -301,6 +412,7 @@ impl SyslogSender {
                 .await_acknowledgement(&mut link.connection, settle, deadline, stats)
                 .await?;
             link.verified |= settle.is_some();
+            link.acked_seen = link.written;
             progress.confirmed = batch.records();
             return Ok(open);
         }
@@ -340,11 +452,19 @@ impl SyslogSender {
         if let Some(mut link) = warm {
             match link.connection.peer() {
                 _ if self.connector.failback_due() => {
+                    // Closed by us with everything acknowledged: a receiver that is alive reads it.
                     tracing::info!(target = %self.target(), "failback window over; trying the first SYSLOG_HOST entry again");
+                    self.tail.clear();
                 }
                 Peer::Open => return Ok(link),
-                peer => {
-                    tracing::info!(target = %self.target(), ?peer, "receiver closed the idle connection; reconnecting");
+                Peer::Closed => {
+                    tracing::info!(target = %self.target(), "receiver closed the idle connection; reconnecting");
+                    self.tail.clear();
+                }
+                peer @ Peer::Failed(_) => {
+                    self.tail.forget_read(link.acked_seen);
+                    tracing::warn!(target = %self.target(), ?peer, tail_bytes = self.tail.bytes.len(), "receiver reset the idle connection; reconnecting to send the last records again");
+                    self.resend_tail = !self.tail.is_empty();
                 }
             }
         }
@@ -365,30 +485,37 @@ impl SyslogSender {
             connection,
             written: 0,
             verified: false,
+            acked_seen: 0,
         })
     }
 
     /// Writes the batch from its first unconfirmed record, a chunk at a time, confirming between
     /// chunks whatever the receiver has acknowledged by then (without waiting for it).
     async fn write_rest(
-        &self,
+        &mut self,
         link: &mut Link,
         batch: &Batch,
         progress: &mut Progress,
         deadline: Instant,
         stats: &mut DeliveryStats,
     ) -> Result<(), TransportError> {
+        if std::mem::take(&mut self.resend_tail) {
+            self.write_tail(link, deadline, stats).await?;
+            // The tail now sits on this connection, just before the batch.
+            self.tail.end = link.written;
+        }
         let from = batch.record_start(progress.confirmed);
         let base = Anchor {
             batch: from,
             connection: link.written,
         };
         progress.base = Some(base);
+        progress.first_on_link = progress.confirmed;
         for chunk in batch.bytes()[from..].chunks(CHUNK) {
             if progress.settle.is_none() {
                 // What a reset would make us send again stays bounded, this chunk included: a
                 // receiver slower than us is waited for before the chunk is written.
-                let allowed = MAX_UNCONFIRMED - chunk.len();
+                let allowed = MAX_UNACKNOWLEDGED - chunk.len();
                 self.await_unacknowledged(&link.connection, allowed, deadline)
                     .await?;
                 self.note_acknowledged(link, batch, base, progress)?;
@@ -408,6 +535,7 @@ impl SyslogSender {
                     .await_acknowledgement(&mut link.connection, Some(settle), deadline, stats)
                     .await?;
                 link.verified = true;
+                link.acked_seen = link.written;
                 progress.confirm_through(batch, base, link.written);
                 if !open && progress.confirmed < batch.records() {
                     return Err(TransportError::ClosedMidBatch);
@@ -417,10 +545,39 @@ impl SyslogSender {
         Ok(())
     }
 
+    /// Writes the kept tail of earlier batches on a new connection, first: the connection that
+    /// carried it was reset, and the receiver may have lost it unread.
+    async fn write_tail(
+        &self,
+        link: &mut Link,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<(), TransportError> {
+        tracing::warn!(
+            target = %self.target(),
+            bytes = self.tail.bytes.len(),
+            records = self.tail.records.len(),
+            "sending the last records of the lost connection again (the receiver may not have kept them)"
+        );
+        for chunk in self.tail.bytes.chunks(CHUNK) {
+            self.await_unacknowledged(&link.connection, MAX_UNACKNOWLEDGED - chunk.len(), deadline)
+                .await?;
+            let write_budget = budget(self.write_timeout, deadline)?;
+            match timeout(write_budget, link.connection.write_chunk(chunk)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(TransportError::Write(e)),
+                Err(_) => return Err(self.timeout_error(write_budget, deadline)),
+            }
+            link.written += chunk.len() as u64;
+            stats.bytes_sent += chunk.len() as u64;
+        }
+        Ok(())
+    }
+
     /// Confirms the records whose bytes the receiver's TCP has acknowledged, if the connection is
     /// still open; a receiver that closed or reset it ends the attempt at once.
     fn note_acknowledged(
-        &self,
+        &mut self,
         link: &mut Link,
         batch: &Batch,
         base: Anchor,
@@ -438,11 +595,8 @@ impl SyslogSender {
         }
         // An orderly close means the receiver read all it was sent (with unread data it resets):
         // only an open connection may still hold acknowledged bytes unread.
-        let unread = if peer == Peer::Open {
-            UNREAD_ALLOWANCE
-        } else {
-            0
-        };
+        let unread = if peer == Peer::Open { RESEND_TAIL } else { 0 };
+        link.acked_seen = link.acked_seen.max(acknowledged);
         progress.confirm_through(batch, base, acknowledged.saturating_sub(unread));
         match peer {
             // Closed in order having read everything acknowledged: the rest goes on a new one.
@@ -565,5 +719,42 @@ mod tests {
         // What the connection carried before the batch confirms nothing new.
         assert_eq!(anchor.batch_offset(0), 1_000);
         assert_eq!(anchor.batch_offset(u64::MAX), usize::MAX);
+    }
+
+    #[test]
+    fn the_tail_keeps_whole_records_within_its_bound_and_forgets_what_is_surely_read() {
+        const MIB: usize = 1024 * 1024;
+        let mut tail = Tail::default();
+        // Four 1.5 MiB records: the last 4 MiB reach into the second, which is kept whole.
+        let record = vec![b'x'; MIB + MIB / 2];
+        for end in 1..=4u64 {
+            tail.push(&record, [record.len()], end * record.len() as u64);
+        }
+        assert_eq!(tail.records.len(), 3);
+        assert_eq!(tail.bytes.len(), 3 * record.len());
+        assert_eq!(tail.end, 4 * record.len() as u64);
+        // Acknowledged up to the end: the tail is what may still be unread, nothing is dropped.
+        tail.forget_read(tail.end);
+        assert_eq!(tail.records.len(), 3);
+        // 4 MiB acknowledged beyond the second record's end: that one is surely read.
+        tail.forget_read(2 * record.len() as u64 + RESEND_TAIL);
+        assert_eq!(tail.records.len(), 2);
+        assert_eq!(tail.bytes.len(), 2 * record.len());
+        tail.forget_read(u64::MAX);
+        assert!(tail.is_empty() && tail.records.is_empty());
+        // A record longer than the bound is kept: its end may be unread.
+        let huge = vec![b'y'; 5 * MIB];
+        tail.push(&huge, [huge.len()], 10 * MIB as u64);
+        assert_eq!(tail.records.len(), 1);
+        tail.push(
+            &record,
+            [record.len()],
+            10 * MIB as u64 + record.len() as u64,
+        );
+        assert_eq!(
+            tail.records.len(),
+            2,
+            "5 MiB + 1.5 MiB: the huge one still reaches in"
+        );
     }
 }
