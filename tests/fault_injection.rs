@@ -946,3 +946,123 @@ async fn s9b_a_tls12_receiver_refusing_the_client_certificate_is_not_retried() {
         .await
         .expect("delivered with the trusted client certificate");
 }
+
+/// A TCP relay in front of `upstream` that ends the connection right after the client's Finished
+/// of a TLS 1.2 handshake (the first record after its ChangeCipherSpec), without passing it on:
+/// the receiver's Finished never comes, as from a receiver that refuses the client there.
+struct CloseAfterClientFinished {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CloseAfterClientFinished {
+    async fn start(upstream: u16) -> CloseAfterClientFinished {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                    else {
+                        return;
+                    };
+                    let (mut client_in, mut client_out) = client.into_split();
+                    let (mut server_in, mut server_out) = server.into_split();
+                    let back = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut server_in, &mut client_out).await;
+                    });
+                    let mut after_change_cipher_spec = false;
+                    loop {
+                        let mut header = [0u8; 5];
+                        if client_in.read_exact(&mut header).await.is_err() {
+                            break;
+                        }
+                        let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
+                        let mut body = vec![0u8; length];
+                        if client_in.read_exact(&mut body).await.is_err() {
+                            break;
+                        }
+                        if after_change_cipher_spec {
+                            break; // the client's Finished: drop it and the connection
+                        }
+                        after_change_cipher_spec = header[0] == 20;
+                        if server_out.write_all(&header).await.is_err()
+                            || server_out.write_all(&body).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                    back.abort();
+                });
+            }
+        });
+        CloseAfterClientFinished {
+            port,
+            accepted,
+            task,
+        }
+    }
+}
+
+impl Drop for CloseAfterClientFinished {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test]
+async fn s9c_a_tls12_receiver_closing_right_after_our_finished_is_not_retried() {
+    let pki = harness::certs::generate(&["localhost", "127.0.0.1"]);
+    let server = Tls12Demanding::start(&pki).await;
+    let relay = CloseAfterClientFinished::start(server.port).await;
+    for (client_auth, case) in [
+        (None, "without a client certificate"),
+        (
+            Some(ClientAuth {
+                cert_pem: pki.client_cert_pem.clone(),
+                key_pem: pki.client_key_pem.clone(),
+            }),
+            "with a client certificate",
+        ),
+    ] {
+        let before = relay.accepted.load(std::sync::atomic::Ordering::SeqCst);
+        let with_auth = client_auth.is_some();
+        let tls = TlsSettings {
+            client_auth,
+            ..tls_settings(Some(&pki.ca_pem))
+        };
+        let err = forwarder(&with_tls(tcp(relay.port), tls), settings())
+            .forward(&event("ecr-image-action.json"), deadline())
+            .await
+            .expect_err("the handshake never completes");
+        let text = err.to_string();
+        assert_eq!(err.error_type(), "ReceiverRefused", "{case}: {text}");
+        assert!(text.contains("right after our Finished"), "{case}: {text}");
+        assert_eq!(
+            text.contains("SYSLOG_TLS_CLIENT_KEY"),
+            !with_auth,
+            "{case}: the hint fits the case: {text}"
+        );
+        let connections = relay.accepted.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert_eq!(connections, 1, "{case}: no retry");
+    }
+    // A receiver that is simply not there is still retried: only a close after our last flight
+    // is a refusal.
+    let silent = harness::faulty::CountingRelay::start(harness::free_port());
+    let err = forwarder(
+        &with_tls(tcp(silent.port()), tls_settings(Some(&pki.ca_pem))),
+        settings(),
+    )
+    .forward(&event("ecr-image-action.json"), deadline())
+    .await
+    .expect_err("nobody behind the relay");
+    assert_eq!(err.error_type(), "DeliveryFailed", "{err}");
+    assert_eq!(silent.connections(), 3, "first attempt and two reconnects");
+}

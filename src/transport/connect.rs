@@ -12,7 +12,7 @@ use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::time::{Instant, timeout};
 
-use super::connection::Connection;
+use super::connection::{Connection, Watched};
 use super::retry::budget;
 use super::tls::{TlsClient, TlsSetupError, describe_handshake_error, is_certificate_error};
 use super::{DeliveryStats, EntryFailure, TransportError};
@@ -196,13 +196,41 @@ impl Connector {
             return Ok(Connection::Tcp(tcp));
         };
         let budget_left = budget(self.connect_timeout, deadline)?;
-        let handshake = tls.connector.connect(server_name.clone(), tcp);
+        let handshake = tls
+            .connector
+            .connect(server_name.clone(), Watched::new(tcp))
+            .into_fallible();
         match timeout(budget_left, handshake).await {
             Ok(Ok(stream)) => {
                 tracing::debug!(target = %address, elapsed = ?started.elapsed(), "TLS connected");
                 Ok(Connection::Tls(Box::new(stream)))
             }
-            Ok(Err(e)) => Err(TransportError::Handshake {
+            // Ended without an alert right after our Finished (TLS 1.2: the receiver's Finished
+            // never came): it refused our certificate, or its absence, once it had it all.
+            Ok(Err((e, watched)))
+                if matches!(
+                    e.kind(),
+                    std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::ConnectionReset
+                ) && !is_tls_error(&e)
+                    && watched.sent_final_flight() =>
+            {
+                Err(TransportError::Handshake {
+                    target: address,
+                    reason: format!(
+                        "the receiver ended the handshake right after our Finished, without an \
+                         alert: it refuses this client ({})",
+                        if self.tls_without_client_cert() {
+                            "it most likely requires a client certificate: set \
+                             SYSLOG_TLS_CLIENT_CERT and SYSLOG_TLS_CLIENT_KEY"
+                        } else {
+                            "check that it trusts the CA of SYSLOG_TLS_CLIENT_CERT and that its \
+                             allow list names it"
+                        }
+                    ),
+                    certificate: true,
+                })
+            }
+            Ok(Err((e, _))) => Err(TransportError::Handshake {
                 target: address,
                 reason: describe_handshake_error(&e),
                 certificate: is_certificate_error(&e),
@@ -213,6 +241,14 @@ impl Connector {
             }),
         }
     }
+}
+
+/// Whether an I/O error carries a TLS error (an alert, a bad record) rather than the connection's
+/// end.
+fn is_tls_error(error: &std::io::Error) -> bool {
+    error
+        .get_ref()
+        .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some())
 }
 
 /// Connects to every address `target` resolves to, in turn, until one answers: each gets an
