@@ -251,8 +251,7 @@ fn is_tls_error(error: &std::io::Error) -> bool {
         .is_some_and(|e| e.downcast_ref::<rustls::Error>().is_some())
 }
 
-/// Connects to every address `target` resolves to, in turn, until one answers: each gets an
-/// equal share of what is left before `until`, so a silent first address does not use it all.
+/// Connects to every address `target` resolves to, in turn, until one answers.
 async fn connect_tcp(target: &Target, until: Instant) -> Result<TcpStream, TransportError> {
     let addresses: Vec<SocketAddr> = tokio::net::lookup_host((target.host.as_str(), target.port))
         .await
@@ -261,6 +260,17 @@ async fn connect_tcp(target: &Target, until: Instant) -> Result<TcpStream, Trans
             source,
         })?
         .collect();
+    connect_any(&addresses, until)
+        .await
+        .map_err(|source| TransportError::Connect {
+            target: target.address(),
+            source,
+        })
+}
+
+/// Tries `addresses` in order; each gets an equal share of what is left before `until`, so a
+/// silent first address does not use it all.
+async fn connect_any(addresses: &[SocketAddr], until: Instant) -> std::io::Result<TcpStream> {
     let mut last_error = None;
     for (tried, address) in addresses.iter().enumerate() {
         let share =
@@ -276,13 +286,34 @@ async fn connect_tcp(target: &Target, until: Instant) -> Result<TcpStream, Trans
             }
         }
     }
-    Err(TransportError::Connect {
-        target: target.address(),
-        source: last_error.unwrap_or_else(|| {
-            std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "the name resolved to no address",
-            )
-        }),
-    })
+    Err(last_error.unwrap_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            "the name resolved to no address",
+        )
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn every_address_is_tried_until_one_answers() {
+        let live = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        // A port nobody listens on: bound, then released.
+        let dead = {
+            let socket = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            socket.local_addr().unwrap()
+        };
+        let until = Instant::now() + Duration::from_secs(5);
+        let stream = connect_any(&[dead, live.local_addr().unwrap()], until)
+            .await
+            .expect("the second address answers");
+        assert_eq!(stream.peer_addr().unwrap(), live.local_addr().unwrap());
+        let err = connect_any(&[dead], until).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::ConnectionRefused);
+        let err = connect_any(&[], until).await.unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::NotFound);
+    }
 }
