@@ -246,6 +246,9 @@ fn destination(port: u16, ca_pem: Option<&str>) -> Destination {
     Destination {
         host: "127.0.0.1".into(),
         port,
+        alternates: Vec::new(),
+        failback: Duration::from_secs(300),
+        retry_for: Duration::from_secs(10),
         transport: Transport::Tcp,
         tls: ca_pem.map(|ca| TlsSettings {
             ca_pem: Some(ca.to_owned()),

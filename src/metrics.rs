@@ -41,6 +41,8 @@ pub struct Metrics {
     pub iterator_age_ms: Option<f64>,
     /// RELP frames acknowledged, refused and resent, when delivery went over RELP.
     pub relp: Option<RelpStats>,
+    /// Switches between SYSLOG_HOST entries (to a later one, or back to the first).
+    pub receiver_failovers: u64,
 }
 
 /// ECR findings forwarded, by severity.
@@ -83,6 +85,7 @@ impl Metrics {
     pub fn add_delivery(&mut self, stats: &DeliveryStats) {
         let ms = |d: std::time::Duration| d.as_secs_f64() * 1_000.0;
         self.bytes_sent += stats.bytes_sent;
+        self.receiver_failovers += stats.failovers;
         if let Some(connect) = stats.connect {
             self.connect_ms = Some(self.connect_ms.unwrap_or_default() + ms(connect));
         }
@@ -113,6 +116,7 @@ impl Metrics {
             ("RecordsFiltered", "Count", self.records_filtered.into()),
             ("Redactions", "Count", self.redactions.total().into()),
             ("BytesSent", "Bytes", self.bytes_sent.into()),
+            ("ReceiverFailovers", "Count", self.receiver_failovers.into()),
         ];
         // One line carries one value per name, so the per-rule counts are metrics of their own
         // (a `Rule` dimension would need a line per rule); only rules that replaced something.
@@ -226,10 +230,12 @@ mod tests {
                 refused: 1,
                 resent: 1,
             }),
+            failovers: 1,
         };
         metrics.add_delivery(&relp);
         metrics.add_delivery(&relp);
         assert_eq!(metrics.bytes_sent, 200);
+        assert_eq!(metrics.receiver_failovers, 2);
         assert_eq!(metrics.connect_ms, Some(4.0));
         assert_eq!(metrics.flush_ms, None);
         assert_eq!(
@@ -276,6 +282,7 @@ mod tests {
                 refused: 2,
                 resent: 7,
             }),
+            receiver_failovers: 2,
         };
         let line: Value = serde_json::from_str(&metrics.to_emf("fwd", 1_795_341_600_000)).unwrap();
         let aws = &line["_aws"];
@@ -309,6 +316,7 @@ mod tests {
             "a rule that replaced nothing adds no metric"
         );
         assert_eq!(line["BytesSent"], 12_345);
+        assert_eq!(line["ReceiverFailovers"], 2);
         assert_eq!(line["BatchItemsIn"], 100);
         assert_eq!(line["BatchItemsFailed"], 3);
         assert_eq!(line["IteratorAgeMs"], 1_250.0);

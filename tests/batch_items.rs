@@ -20,12 +20,17 @@ const ACCOUNT_A: &str = "111111111111";
 const ACCOUNT_B: &str = "222222222222";
 
 fn start_function(emulator: &Emulator, port: u16) -> FunctionProcess {
-    let env: Vec<(String, String)> = vec![
+    start_function_with(emulator, port, &[])
+}
+
+fn start_function_with(emulator: &Emulator, port: u16, extra: &[(&str, &str)]) -> FunctionProcess {
+    let mut env: Vec<(String, String)> = vec![
         ("ORGANISATION".into(), "Acme".into()),
         ("SYSLOG_HOST".into(), "127.0.0.1".into()),
         ("SYSLOG_PORT".into(), port.to_string()),
         ("SYSLOG_TLS".into(), "false".into()),
     ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
     emulator.start_function(Path::new(env!("CARGO_BIN_EXE_aws-syslog-forwarder")), &env)
 }
 
@@ -238,18 +243,19 @@ async fn kinesis_and_sqs_batches_report_exactly_what_was_not_delivered() {
     );
 }
 
-/// The receiver resets in the middle of a large Kinesis batch and stays away: the first item not
-/// confirmed is reported, every item before it is stored.
+/// The receiver resets in the middle of a large Kinesis batch and stays away (longer than
+/// SYSLOG_RETRY_SECONDS): the first item not confirmed is reported, every item before it is
+/// stored. A record counts once 4 MiB are acknowledged after it, so the reset comes at 7 MB.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_receiver_lost_mid_batch_reports_the_first_unconfirmed_kinesis_record() {
     let rsyslog = Rsyslog::start();
-    let mut faults = vec![Fault::ResetAfter(2_600_000)];
+    let mut faults = vec![Fault::ResetAfter(7_000_000)];
     faults.extend([Fault::ResetAfter(0); 8]);
     let proxy = FaultyProxy::start(rsyslog.tcp_port, faults);
     let emulator = Emulator::start();
-    let function = start_function(&emulator, proxy.port());
+    let function = start_function_with(&emulator, proxy.port(), &[("SYSLOG_RETRY_SECONDS", "1")]);
 
-    let items = 30;
+    let items = 60;
     let per_item = 400;
     let datas: Vec<Vec<u8>> = (0..items)
         .map(|item| {
@@ -278,7 +284,7 @@ async fn a_receiver_lost_mid_batch_reports_the_first_unconfirmed_kinesis_record(
         .expect("a sequence number of the batch");
     assert!(
         first_failed > 0 && first_failed < items,
-        "about 2 MiB was confirmed before the reset: {first_failed}"
+        "about 2.8 MB was confirmed before the reset: {first_failed}"
     );
     let received = rsyslog.wait_for(first_failed * per_item, WAIT);
     for item in 0..first_failed {

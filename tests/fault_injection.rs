@@ -243,47 +243,51 @@ async fn reset_once_then_delivered(
     (duplicates, per_record)
 }
 
-/// Records confirmed before a reset are not sent again: only what followed the last confirmed
-/// segment (about 1 MiB) is resent.
+/// What a reset makes the forwarder send again is bounded: the resend tail (4 MiB, what a
+/// receiver may have held unread or unkept), what was unacknowledged (1 MiB) and one chunk and
+/// record; what came before is not sent again.
+const RESEND_BOUND: usize = 4 * 1024 * 1024 + 1024 * 1024 + 256 * 1024 + 1_000;
+
+/// Records confirmed before a reset (4 MiB behind the acknowledged edge) are not sent again.
 #[tokio::test]
 async fn s3_a_reset_after_confirmed_segments_resends_only_the_unconfirmed_rest() {
-    let (duplicates, per_record) = reset_once_then_delivered(2_600_000, 8_000, 4_000_000).await;
-    let first_connection_records = 2_600_000 / per_record;
+    let (duplicates, per_record) = reset_once_then_delivered(8_000_000, 20_000, 8_500_000).await;
+    let resent = duplicates * per_record;
     assert!(
-        duplicates * per_record <= 1_100_000 && duplicates < first_connection_records / 2,
-        "{duplicates} duplicates of {first_connection_records} records the first connection carried: \
-         resent more than one segment"
+        resent <= RESEND_BOUND,
+        "{duplicates} duplicates ({resent} bytes) after a reset at 8 MB: resent more than the tail \
+         and what was unacknowledged"
     );
 }
 
-/// A reset while the second batch is written (the first one sent ahead, its acknowledgement
-/// overlapping the second's formatting): nothing is lost, and what is resent stays within the
-/// bound on bytes written but unacknowledged (1 MiB and one chunk), not a batch.
+/// A reset while a later batch is written (the batches before it confirmed, their tail kept):
+/// nothing is lost, and what is resent stays within the same bound, not a batch.
 #[tokio::test]
 async fn s3_a_reset_in_a_later_batch_resends_only_what_was_unacknowledged() {
     // More than two batches.
-    let (duplicates, per_record) = reset_once_then_delivered(6_000_000, 16_000, 8_400_000).await;
+    let (duplicates, per_record) = reset_once_then_delivered(9_000_000, 24_000, 10_000_000).await;
     assert!(
-        duplicates * per_record <= 1_400_000,
-        "{duplicates} duplicates ({} bytes): resent more than was unacknowledged",
+        duplicates * per_record <= RESEND_BOUND,
+        "{duplicates} duplicates ({} bytes): resent more than the tail and what was \
+         unacknowledged",
         duplicates * per_record
     );
 }
 
-/// A receiver lost for good in the middle of a batch: the error counts the records it confirmed,
-/// and those records are stored.
+/// A receiver lost for good in the middle of a batch: the error counts the records it confirmed
+/// (4 MiB acknowledged after them, so the reset comes at 7 MB), and those records are stored.
 #[tokio::test]
 async fn s3_a_receiver_lost_mid_batch_reports_what_it_confirmed() {
     let rsyslog = Rsyslog::start();
     let faults = vec![
-        Fault::ResetAfter(2_600_000),
+        Fault::ResetAfter(7_000_000),
         Fault::ResetAfter(0),
         Fault::ResetAfter(0),
         Fault::ResetAfter(0),
     ];
     let proxy = FaultyProxy::start(rsyslog.tcp_port, faults);
     let forwarder = forwarder(&tcp(proxy.port()), settings());
-    let count = 8_000;
+    let count = 20_000;
     let raw = large_subscription(count);
     let err = forwarder
         .forward(&raw, deadline())
@@ -292,22 +296,29 @@ async fn s3_a_receiver_lost_mid_batch_reports_what_it_confirmed() {
     let ForwardError::Delivery(delivery) = &err else {
         panic!("{err}");
     };
-    // After the failure nothing more of the payload is read: what was decoded is counted, and the
-    // rest is said to be unconfirmed rather than inflated to be counted.
-    assert!(delivery.delivered + delivery.failed <= count, "{err}");
+    // After the failure nothing more is read: the records not yet formatted are not counted.
+    if delivery.rest_unread {
+        assert!(delivery.delivered + delivery.failed < count, "{err}");
+        assert!(
+            err.to_string().contains(&format!(
+                "{} records delivered (confirmed by the receiver), the rest unconfirmed",
+                delivery.delivered
+            )),
+            "{err}"
+        );
+    } else {
+        assert_eq!(delivery.delivered + delivery.failed, count, "{err}");
+        assert!(
+            err.to_string().contains(&format!(
+                "{} of {count} records delivered",
+                delivery.delivered
+            )),
+            "{err}"
+        );
+    }
     assert!(
         delivery.delivered > 0 && delivery.delivered < count,
         "{err}"
-    );
-    let counted = format!("{} of {count} records delivered", delivery.delivered);
-    let uncounted = format!(
-        "{} records delivered (confirmed by the receiver), the rest unconfirmed",
-        delivery.delivered
-    );
-    let text = err.to_string();
-    assert!(
-        text.contains(&counted) || text.contains(&uncounted),
-        "{text}"
     );
     assert_eq!(err.error_type(), "DeliveryFailed");
     let stored = rsyslog.wait_for(delivery.delivered, WAIT);
@@ -775,4 +786,283 @@ async fn s14_lf_framing_cannot_forge_a_record() {
         "no forged tenant"
     );
     assert_eq!(assert_none_lost_none_forged(&stored, &expected), 0);
+}
+
+/// A TLS 1.2-only server (rustls) that demands a client certificate signed by `ca_pem`, answers
+/// nothing after the handshake and counts the connections it accepted.
+struct Tls12Demanding {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Tls12Demanding {
+    async fn start(pki: &harness::certs::TestPki) -> Tls12Demanding {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        use std::sync::Arc;
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in CertificateDer::pem_slice_iter(pki.ca_pem.as_bytes()) {
+            roots.add(cert.expect("CA PEM")).expect("CA");
+        }
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+            Arc::new(roots),
+            provider.clone(),
+        )
+        .build()
+        .expect("client verifier");
+        let chain = CertificateDer::pem_slice_iter(pki.server_cert_pem.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .expect("server PEM");
+        let key = PrivateKeyDer::from_pem_slice(pki.server_key_pem.as_bytes()).expect("key");
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS12])
+            .expect("TLS 1.2")
+            .with_client_cert_verifier(verifier)
+            .with_single_cert(chain, key)
+            .expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let accepted = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                let acceptor = acceptor.clone();
+                tokio::spawn(async move {
+                    // A refused handshake ends here; an accepted one is read until the client goes.
+                    if let Ok(mut tls) = acceptor.accept(stream).await {
+                        let mut sink = Vec::new();
+                        let _ = tokio::io::AsyncReadExt::read_to_end(&mut tls, &mut sink).await;
+                    }
+                });
+            }
+        });
+        Tls12Demanding {
+            port,
+            accepted,
+            task,
+        }
+    }
+
+    fn connections(&self) -> usize {
+        self.accepted.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+impl Drop for Tls12Demanding {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+/// Without a client certificate, and with one from a CA the receiver does not trust.
+fn refused_client_settings(ca_pem: &str) -> [(TlsSettings, &'static str); 2] {
+    let (intruder_cert, intruder_key) = harness::certs::untrusted_client_cert();
+    [
+        (tls_settings(Some(ca_pem)), "without a client certificate"),
+        (
+            TlsSettings {
+                client_auth: Some(ClientAuth {
+                    cert_pem: intruder_cert,
+                    key: ClientKey::Pem(intruder_key),
+                }),
+                ..tls_settings(Some(ca_pem))
+            },
+            "with an untrusted client certificate",
+        ),
+    ]
+}
+
+#[tokio::test]
+async fn s9b_a_tls12_receiver_refusing_the_client_certificate_is_not_retried() {
+    let raw = event("ecr-image-action.json");
+    // rsyslog's gtls driver completes the handshake and only then checks the client certificate:
+    // it ends the connection without an alert, over TLS 1.2 (forced) as over TLS 1.3.
+    for priority in [Some("NORMAL:-VERS-TLS1.3"), None] {
+        let rsyslog = Rsyslog::start_with(RsyslogOptions {
+            tls_driver: "gtls",
+            tls_auth_mode: "x509/certvalid",
+            gnutls_priority: priority,
+            ..RsyslogOptions::default()
+        });
+        for (settings_tls, case) in refused_client_settings(&rsyslog.pki.ca_pem) {
+            let case = format!("{case}, {priority:?}");
+            let relay = CountingRelay::start(rsyslog.tls_port);
+            let destination = with_tls(tcp(relay.port()), settings_tls);
+            let err = forwarder(&destination, settings())
+                .forward(&raw, deadline())
+                .await
+                .expect_err("the receiver refuses this client");
+            assert_eq!(
+                err.error_type(),
+                "ReceiverRefused",
+                "rsyslog, {case}: {err}"
+            );
+            assert!(
+                err.to_string().contains("right after the handshake")
+                    && err.to_string().contains("SYSLOG_TLS_CLIENT_CERT")
+                    && err.to_string().contains("0 of 1 records delivered"),
+                "rsyslog, {case}: {err}"
+            );
+            assert_eq!(relay.connections(), 1, "rsyslog, {case}: no retry");
+        }
+        assert_nothing_stored_before_a_marker(&rsyslog, 0).await;
+    }
+
+    // A receiver that refuses during the TLS 1.2 handshake sends an alert (certificate_required,
+    // bad_certificate or unknown_ca).
+    let pki = harness::certs::generate(&["localhost", "127.0.0.1"]);
+    let server = Tls12Demanding::start(&pki).await;
+    let mut before = 0;
+    for (settings_tls, case) in refused_client_settings(&pki.ca_pem) {
+        let destination = with_tls(tcp(server.port), settings_tls);
+        let err = forwarder(&destination, settings())
+            .forward(&raw, deadline())
+            .await
+            .expect_err("the receiver refuses this client");
+        assert_eq!(err.error_type(), "ReceiverRefused", "rustls, {case}: {err}");
+        assert!(
+            err.to_string().contains("SYSLOG_TLS_CLIENT_CERT"),
+            "rustls, {case}: {err}"
+        );
+        assert_eq!(server.connections() - before, 1, "rustls, {case}: no retry");
+        before = server.connections();
+    }
+    // The same server takes the certificate its CA signed: the refusals above were about it.
+    let trusted = TlsSettings {
+        client_auth: Some(ClientAuth {
+            cert_pem: pki.client_cert_pem.clone(),
+            key: ClientKey::Pem(pki.client_key_pem.clone()),
+        }),
+        ..tls_settings(Some(&pki.ca_pem))
+    };
+    forwarder(&with_tls(tcp(server.port), trusted), settings())
+        .forward(&raw, deadline())
+        .await
+        .expect("delivered with the trusted client certificate");
+}
+
+/// A TCP relay in front of `upstream` that ends the connection right after the client's Finished
+/// of a TLS 1.2 handshake (the first record after its ChangeCipherSpec), without passing it on:
+/// the receiver's Finished never comes, as from a receiver that refuses the client there.
+struct CloseAfterClientFinished {
+    port: u16,
+    accepted: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl CloseAfterClientFinished {
+    async fn start(upstream: u16) -> CloseAfterClientFinished {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let port = listener.local_addr().expect("address").port();
+        let accepted = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counter = accepted.clone();
+        let task = tokio::spawn(async move {
+            while let Ok((client, _)) = listener.accept().await {
+                counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                tokio::spawn(async move {
+                    let Ok(server) = tokio::net::TcpStream::connect(("127.0.0.1", upstream)).await
+                    else {
+                        return;
+                    };
+                    let (mut client_in, mut client_out) = client.into_split();
+                    let (mut server_in, mut server_out) = server.into_split();
+                    let back = tokio::spawn(async move {
+                        let _ = tokio::io::copy(&mut server_in, &mut client_out).await;
+                    });
+                    let mut after_change_cipher_spec = false;
+                    loop {
+                        let mut header = [0u8; 5];
+                        if client_in.read_exact(&mut header).await.is_err() {
+                            break;
+                        }
+                        let length = usize::from(u16::from_be_bytes([header[3], header[4]]));
+                        let mut body = vec![0u8; length];
+                        if client_in.read_exact(&mut body).await.is_err() {
+                            break;
+                        }
+                        if after_change_cipher_spec {
+                            break; // the client's Finished: drop it and the connection
+                        }
+                        after_change_cipher_spec = header[0] == 20;
+                        if server_out.write_all(&header).await.is_err()
+                            || server_out.write_all(&body).await.is_err()
+                        {
+                            break;
+                        }
+                    }
+                    back.abort();
+                });
+            }
+        });
+        CloseAfterClientFinished {
+            port,
+            accepted,
+            task,
+        }
+    }
+}
+
+impl Drop for CloseAfterClientFinished {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}
+
+#[tokio::test]
+async fn s9c_a_tls12_receiver_closing_right_after_our_finished_is_not_retried() {
+    let pki = harness::certs::generate(&["localhost", "127.0.0.1"]);
+    let server = Tls12Demanding::start(&pki).await;
+    let relay = CloseAfterClientFinished::start(server.port).await;
+    for (client_auth, case) in [
+        (None, "without a client certificate"),
+        (
+            Some(ClientAuth {
+                cert_pem: pki.client_cert_pem.clone(),
+                key: ClientKey::Pem(pki.client_key_pem.clone()),
+            }),
+            "with a client certificate",
+        ),
+    ] {
+        let before = relay.accepted.load(std::sync::atomic::Ordering::SeqCst);
+        let with_auth = client_auth.is_some();
+        let tls = TlsSettings {
+            client_auth,
+            ..tls_settings(Some(&pki.ca_pem))
+        };
+        let err = forwarder(&with_tls(tcp(relay.port), tls), settings())
+            .forward(&event("ecr-image-action.json"), deadline())
+            .await
+            .expect_err("the handshake never completes");
+        let text = err.to_string();
+        assert_eq!(err.error_type(), "ReceiverRefused", "{case}: {text}");
+        assert!(text.contains("right after our Finished"), "{case}: {text}");
+        assert_eq!(
+            text.contains("SYSLOG_TLS_CLIENT_KEY"),
+            !with_auth,
+            "{case}: the hint fits the case: {text}"
+        );
+        let connections = relay.accepted.load(std::sync::atomic::Ordering::SeqCst) - before;
+        assert_eq!(connections, 1, "{case}: no retry");
+    }
+    // A receiver that is simply not there is still retried: only a close after our last flight
+    // is a refusal.
+    let silent = harness::faulty::CountingRelay::start(harness::free_port());
+    let err = forwarder(
+        &with_tls(tcp(silent.port()), tls_settings(Some(&pki.ca_pem))),
+        settings(),
+    )
+    .forward(&event("ecr-image-action.json"), deadline())
+    .await
+    .expect_err("nobody behind the relay");
+    assert_eq!(err.error_type(), "DeliveryFailed", "{err}");
+    assert_eq!(silent.connections(), 3, "first attempt and two reconnects");
 }

@@ -28,6 +28,7 @@ fn destination(server: &RelpServer, window: usize) -> Destination {
 
 fn fast_forwarder(server: &RelpServer, window: usize, retries: u32) -> Forwarder<FileFindings> {
     let retry = RetryPolicy {
+        window: Duration::from_secs(10),
         retries,
         first_delay: Duration::from_millis(10),
         max_delay: Duration::from_millis(50),

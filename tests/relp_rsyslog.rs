@@ -178,6 +178,7 @@ struct KillRun {
 /// starts it again while the forwarder is still at work.
 fn kill_mid_batch(rsyslog: &mut Rsyslog, destination: &Destination, records: usize) -> KillRun {
     let retry = RetryPolicy {
+        window: Duration::from_secs(30),
         retries: 10,
         first_delay: Duration::from_millis(100),
         max_delay: Duration::from_secs(1),

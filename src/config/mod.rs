@@ -12,7 +12,7 @@ mod syslog;
 mod tests;
 mod tls;
 
-pub use destination::{DEFAULT_RELP_WINDOW, Destination, Transport};
+pub use destination::{DEFAULT_RELP_WINDOW, Destination, Endpoint, Transport};
 pub use detections::DetectionSettings;
 pub use filters::FilterSettings;
 pub use parse::ConfigError;
@@ -22,9 +22,11 @@ pub use tls::{ClientAuth, ClientKey, KeyStore, TlsSettings};
 use crate::syslog::SyslogSettings;
 
 /// Every environment variable the configuration reads (a contract with `template.yaml`).
-pub const VARIABLES: [&str; 29] = [
+pub const VARIABLES: [&str; 31] = [
     "SYSLOG_HOST",
     "SYSLOG_PORT",
+    "SYSLOG_FAILBACK_SECONDS",
+    "SYSLOG_RETRY_SECONDS",
     "SYSLOG_TRANSPORT",
     "SYSLOG_RELP_WINDOW",
     "SYSLOG_TLS",
@@ -88,11 +90,7 @@ impl Config {
         let log_group_tags = context::log_group_tags(&get, syslog.format, syslog.sd_id.as_deref())?;
         let destination = match get("SYSLOG_HOST") {
             None => None,
-            Some(host) => Some(destination::destination(
-                host.trim().to_owned(),
-                transport,
-                &get,
-            )?),
+            Some(hosts) => Some(destination::destination(&hosts, transport, &get)?),
         };
 
         Ok(Config {

@@ -2,22 +2,109 @@
 //! still there, and how much of what we wrote has its TCP stack acknowledged.
 
 use std::io::{self, Read, Write};
+use std::pin::Pin;
+use std::task::{Context, Poll};
 
 use socket2::{SockRef, Socket};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 use tokio_rustls::client::TlsStream;
 
 pub enum Connection {
     Tcp(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
+    Tls(Box<TlsStream<Watched>>),
+}
+
+/// The TCP stream under TLS, noting how the handshake went: a TLS 1.2 receiver that refuses our
+/// certificate may end the connection right after our Finished, with no alert, and only the
+/// flights we wrote tell that from a receiver that is not there.
+#[derive(Debug)]
+pub struct Watched {
+    stream: TcpStream,
+    /// Bursts of writes, each after the receiver sent something (or the first).
+    flights: u32,
+    reading: bool,
+    /// The receiver's first bytes (enough to tell a HelloRetryRequest).
+    first_read: Vec<u8>,
+}
+
+/// A TLS record header, a handshake header, the version and the random of a ServerHello.
+const SERVER_HELLO_PREFIX: usize = 5 + 4 + 2 + 32;
+/// The random of a TLS 1.3 HelloRetryRequest (RFC 8446, 4.1.3).
+const HELLO_RETRY_RANDOM: [u8; 32] = [
+    0xCF, 0x21, 0xAD, 0x74, 0xE5, 0x9A, 0x61, 0x11, 0xBE, 0x1D, 0x8C, 0x02, 0x1E, 0x65, 0xB8, 0x91,
+    0xC2, 0xA2, 0x11, 0x16, 0x7A, 0xBB, 0x8C, 0x5E, 0x07, 0x9E, 0x09, 0xE2, 0xC8, 0xA8, 0x33, 0x9C,
+];
+
+impl Watched {
+    pub fn new(stream: TcpStream) -> Watched {
+        Watched {
+            stream,
+            flights: 0,
+            reading: true,
+            first_read: Vec::new(),
+        }
+    }
+
+    /// The handshake had reached our last flight: we answered the receiver's first flight
+    /// (its hello, certificate and, for TLS 1.2, hello-done) with ours, which ends in our
+    /// Finished. A TLS 1.3 HelloRetryRequest also gets a second flight (a new hello), so it does
+    /// not count.
+    pub fn sent_final_flight(&self) -> bool {
+        let retry = self.first_read.len() >= SERVER_HELLO_PREFIX
+            && self.first_read[11..SERVER_HELLO_PREFIX] == HELLO_RETRY_RANDOM;
+        self.flights >= 2 && !retry
+    }
+}
+
+impl AsyncRead for Watched {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.stream).poll_read(cx, buf);
+        let fresh = &buf.filled()[before..];
+        if !fresh.is_empty() {
+            let room = SERVER_HELLO_PREFIX.saturating_sub(self.first_read.len());
+            let keep = fresh.len().min(room);
+            let head = fresh[..keep].to_vec();
+            self.first_read.extend_from_slice(&head);
+            self.reading = true;
+        }
+        polled
+    }
+}
+
+impl AsyncWrite for Watched {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        let polled = Pin::new(&mut self.stream).poll_write(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(n)) if n > 0) && self.reading {
+            self.reading = false;
+            self.flights = self.flights.saturating_add(1);
+        }
+        polled
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.stream).poll_shutdown(cx)
+    }
 }
 
 impl Connection {
     fn tcp(&self) -> &TcpStream {
         match self {
             Connection::Tcp(s) => s,
-            Connection::Tls(s) => s.get_ref().0,
+            Connection::Tls(s) => &s.get_ref().0.stream,
         }
     }
 
@@ -31,6 +118,10 @@ impl Connection {
                 s.flush().await
             }
         }
+    }
+
+    pub fn is_tls(&self) -> bool {
+        matches!(self, Connection::Tls(_))
     }
 
     /// Bytes in the socket's send queue that the peer's TCP has not acknowledged yet (Linux
@@ -70,7 +161,8 @@ impl Connection {
                 let _ = SocketWriter(s).write(bytes);
             }
             Connection::Tls(s) => {
-                let (tcp, tls) = s.get_mut();
+                let (watched, tls) = s.get_mut();
+                let tcp = &watched.stream;
                 if tls.writer().write_all(bytes).is_err() {
                     return;
                 }
@@ -121,8 +213,9 @@ fn drain_plain(stream: &TcpStream, mut take: impl FnMut(&[u8]) -> bool) -> Peer 
 
 /// Feeds whatever arrived into rustls (session tickets, alerts) and reports whether the connection is
 /// still open: a peek at the raw socket would always see unread TLS records and never the EOF.
-fn drain_tls(stream: &mut TlsStream<TcpStream>, mut take: impl FnMut(&[u8]) -> bool) -> Peer {
-    let (tcp, tls) = stream.get_mut();
+fn drain_tls(stream: &mut TlsStream<Watched>, mut take: impl FnMut(&[u8]) -> bool) -> Peer {
+    let (watched, tls) = stream.get_mut();
+    let tcp = &watched.stream;
     let mut plaintext = [0u8; 4096];
     // Plaintext rustls decrypted earlier but nobody read yet comes first.
     loop {

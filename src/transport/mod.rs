@@ -53,7 +53,8 @@ pub enum TransportError {
     Handshake {
         target: String,
         reason: String,
-        /// The server's certificate was rejected: retrying cannot help.
+        /// A certificate was refused (the server's by us, or ours by the server's alert):
+        /// retrying cannot help.
         certificate: bool,
         /// The receiver refused our client certificate.
         client_certificate_refused: bool,
@@ -64,6 +65,19 @@ pub enum TransportError {
     /// The key read from its store is not a usable key (for its certificate).
     #[error(transparent)]
     StoredKey(tls::TlsSetupError),
+    #[error(
+        "the receiver {target} ended the TLS connection right after the handshake, before \
+         taking any data: it refuses this client ({})",
+        if *tls_without_client_cert {
+            "it most likely requires a client certificate: set SYSLOG_TLS_CLIENT_CERT and SYSLOG_TLS_CLIENT_KEY"
+        } else {
+            "check that it trusts the CA of SYSLOG_TLS_CLIENT_CERT and that its allow list names it"
+        }
+    )]
+    RefusedAfterHandshake {
+        target: String,
+        tls_without_client_cert: bool,
+    },
     #[error("TLS handshake with {target} timed out after {after:?}")]
     HandshakeTimeout { target: String, after: Duration },
     #[error(
@@ -109,6 +123,19 @@ pub enum TransportError {
     Output(std::io::Error),
     #[error(transparent)]
     Relp(#[from] RelpError),
+    #[error(
+        "every SYSLOG_HOST entry failed: {}",
+        failures.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    EveryEntryFailed { failures: Vec<EntryFailure> },
+}
+
+/// Why one entry of SYSLOG_HOST could not be reached.
+#[derive(Debug, thiserror::Error)]
+#[error("{target}: {cause}")]
+pub struct EntryFailure {
+    pub target: String,
+    pub cause: TransportError,
 }
 
 impl TransportError {
@@ -119,6 +146,7 @@ impl TransportError {
         };
         match self {
             TransportError::Handshake { certificate, .. } => *certificate,
+            TransportError::RefusedAfterHandshake { .. } => true,
             // A TLS 1.3 receiver refuses our client certificate (or its absence) after the handshake.
             TransportError::ResetAfterSend {
                 tls: Some(rustls::Error::AlertReceived(alert)),
@@ -131,6 +159,10 @@ impl TransportError {
             // Read again at the next delivery (the store may be fixed or reachable by then), not
             // in a loop now: each read may take the AWS call's whole 15 s.
             TransportError::StoredKey(_) | TransportError::ClientKey(_) => true,
+            // Only when no entry could work (every one refused us for good).
+            TransportError::EveryEntryFailed { failures } => {
+                !failures.is_empty() && failures.iter().all(|f| f.cause.is_permanent())
+            }
             _ => false,
         }
     }
@@ -142,6 +174,10 @@ impl TransportError {
                 client_certificate_refused,
                 ..
             } => *client_certificate_refused,
+            TransportError::RefusedAfterHandshake { .. } => true,
+            TransportError::EveryEntryFailed { failures } => failures
+                .iter()
+                .any(|f| f.cause.refuses_client_certificate()),
             TransportError::ResetAfterSend { tls: Some(tls), .. } => {
                 tls::refuses_client_certificate(tls)
             }
@@ -189,6 +225,8 @@ pub struct DeliveryStats {
     pub flush: Option<Duration>,
     /// Frame counts, when the delivery went over RELP.
     pub relp: Option<RelpStats>,
+    /// Switches from one SYSLOG_HOST entry to another (failing back to the first included).
+    pub failovers: u64,
 }
 
 /// What the RELP receiver answered.

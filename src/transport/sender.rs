@@ -18,17 +18,21 @@ use crate::syslog::Batch;
 /// Bytes handed to the socket per write; acknowledgements are looked at between chunks.
 const CHUNK: usize = 256 * 1024;
 /// Bytes written but not yet acknowledged, counting the chunk about to be written: a chunk waits
-/// until it fits. With the unread allowance below it bounds what a reset makes us send again to
-/// 1 MiB (and the rest of one record).
-const MAX_UNCONFIRMED: usize = 1024 * 1024 - UNREAD_ALLOWANCE as usize;
+/// until it fits. With the resend tail below it bounds what a reset makes us send again to 5 MiB
+/// (and the rest of one record).
+const MAX_UNACKNOWLEDGED: usize = 1024 * 1024;
 const _: () = assert!(
-    MAX_UNCONFIRMED > CHUNK,
+    MAX_UNACKNOWLEDGED > CHUNK,
     "a chunk must fit in what may be unacknowledged"
 );
 /// How long a new connection must stay open after its first data (its own connect time, within
 /// these bounds): paid once per new connection, not per invocation.
 const SETTLE_MIN: Duration = Duration::from_millis(20);
 const SETTLE_MAX: Duration = Duration::from_millis(250);
+/// Over TLS the receiver checks our certificate after the handshake (rsyslog's gtls driver) and
+/// may take longer than a loopback connect to end a connection it refuses: measured up to tens of
+/// milliseconds on a loaded host.
+const TLS_SETTLE_MIN: Duration = Duration::from_millis(100);
 /// Immediate looks at the send queue before the acknowledgement wait starts sleeping.
 const ACK_SPINS: u32 = 200;
 /// Looks a millisecond apart after that (the timer's granularity): an acknowledgement held back by
@@ -37,12 +41,18 @@ const ACK_SPINS: u32 = 200;
 const ACK_POLLS_AT_FIRST_PAUSE: u32 = 16;
 /// The longest pause between looks, for a receiver that is really stalled.
 const ACK_PAUSE_MAX: Duration = Duration::from_millis(20);
-/// Acknowledged is not yet read: the receiver's TCP acknowledges what lands in its socket buffer,
-/// and a receiver that resets the connection loses what it had not read. Between chunks, on an open
-/// connection, a record counts only once it is this far behind the acknowledged edge (more than a
-/// promptly reading receiver leaves unread); the batch's last records count once everything is
-/// acknowledged and the connection is still open.
-const UNREAD_ALLOWANCE: u64 = 64 * 1024;
+/// Acknowledged is not yet read, nor kept: the receiver's TCP acknowledges what lands in its
+/// socket buffer, and a busy receiver also holds what it read in memory queues; a receiver killed
+/// loses both. This is how much the forwarder assumes a receiver may hold so (rsyslog with its
+/// default in-memory queues, killed in the middle of a 27 MB batch on loopback, had lost up to
+/// 1.3 MB of what its kernel had acknowledged):
+/// - between chunks, on an open connection, a record counts only once it is this far behind the
+///   acknowledged edge; after a reset the batch is resent from the first record that did not;
+/// - the batch's last records count once everything is acknowledged and the connection is still
+///   open, and the last this-many bytes written on the connection are kept (whole records, the
+///   batches before included): when the connection is later found reset (in this invocation or,
+///   on the warm connection, the next), they are sent again first. Duplicates carry their SD id.
+const RESEND_TAIL: u64 = 4 * 1024 * 1024;
 /// More than one TLS record's ciphertext (16 KiB of plaintext and its overhead): plaintext this far
 /// behind the unacknowledged ciphertext is acknowledged whole.
 const TLS_RECORD_BOUND: u64 = 16 * 1024 + 512;
@@ -54,12 +64,102 @@ pub struct SyslogSender {
     link: Option<Link>,
     /// The batch [`SyslogSender::send`] wrote, until [`SyslogSender::confirm`] has it confirmed.
     sent: Option<Progress>,
+    /// The last [`RESEND_TAIL`] bytes of confirmed batches written on the connection.
+    tail: Tail,
+    /// The connection that carried `tail` was lost other than by an orderly close: the next
+    /// connection starts with it.
+    resend_tail: bool,
+}
+
+/// Whole records written on the connection that the receiver may not have read or kept yet.
+#[derive(Debug, Default)]
+struct Tail {
+    bytes: Vec<u8>,
+    /// The length of each record in `bytes`, oldest first.
+    records: std::collections::VecDeque<usize>,
+    /// The connection offset where `bytes` end.
+    end: u64,
+}
+
+impl Tail {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.records.clear();
+    }
+
+    fn is_empty(&self) -> bool {
+        self.bytes.is_empty()
+    }
+
+    /// Drops the records that ended [`RESEND_TAIL`] or more before `acknowledged` (the furthest
+    /// acknowledged offset seen on the connection): read and kept by a receiver that is alive.
+    fn forget_read(&mut self, acknowledged: u64) {
+        let sure = acknowledged.saturating_sub(RESEND_TAIL);
+        let mut start = self.end.saturating_sub(self.bytes.len() as u64);
+        let mut drop = 0;
+        while let Some(&length) = self.records.front() {
+            if start + length as u64 > sure {
+                break;
+            }
+            self.records.pop_front();
+            start += length as u64;
+            drop += length;
+        }
+        self.bytes.drain(..drop.min(self.bytes.len()));
+    }
+
+    /// Appends the records of `batch` from `first` on (only the last [`RESEND_TAIL`] bytes' worth
+    /// are copied), which end at connection offset `end_on_link`.
+    fn keep(&mut self, batch: &Batch, first: usize, end_on_link: u64) {
+        let end = batch.bytes().len();
+        let first = first.max(batch.records_within(end.saturating_sub(RESEND_TAIL as usize)));
+        if first >= batch.records() {
+            self.end = end_on_link;
+            return;
+        }
+        let lengths = (first..batch.records()).map(|record| {
+            let stop = if record + 1 < batch.records() {
+                batch.record_start(record + 1)
+            } else {
+                end
+            };
+            stop - batch.record_start(record)
+        });
+        self.push(
+            &batch.bytes()[batch.record_start(first)..],
+            lengths,
+            end_on_link,
+        );
+    }
+
+    /// Appends whole records (`bytes`, made of records of `lengths`) ending at connection offset
+    /// `end_on_link`, then drops the oldest records that lie wholly before the last
+    /// [`RESEND_TAIL`] bytes (the one across that line is kept: part of it may be unread).
+    fn push(&mut self, bytes: &[u8], lengths: impl IntoIterator<Item = usize>, end_on_link: u64) {
+        self.bytes.extend_from_slice(bytes);
+        self.records.extend(lengths);
+        self.end = end_on_link;
+        let mut drop = 0;
+        while let Some(&length) = self.records.front() {
+            if self.bytes.len() - drop - length < RESEND_TAIL as usize {
+                break;
+            }
+            self.records.pop_front();
+            drop += length;
+        }
+        self.bytes.drain(..drop.min(self.bytes.len()));
+    }
 }
 
 /// The connection and how many bytes were written to it (plaintext, for TLS).
 struct Link {
     connection: Connection,
     written: u64,
+    /// The receiver kept the connection open through the settle wait after its first data: it
+    /// accepted us. Until then, a TLS 1.2 receiver that ends it is refusing us.
+    verified: bool,
+    /// The furthest offset the receiver's TCP was seen to acknowledge.
+    acked_seen: u64,
 }
 
 impl Link {
@@ -83,6 +183,10 @@ struct Progress {
     /// Where the batch's bytes sit on the current connection, once they (from the first
     /// unconfirmed record) have been written to it.
     base: Option<Anchor>,
+    /// The first record written on the current connection.
+    first_on_link: usize,
+    /// The batch's records are in the sender's tail.
+    kept: bool,
     /// The wait still owed by a new connection before anything on it counts as confirmed.
     settle: Option<Duration>,
 }
@@ -124,9 +228,11 @@ impl SyslogSender {
         Ok(SyslogSender {
             connector: Connector::new(destination)?,
             write_timeout: destination.write_timeout,
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::for_destination(destination),
             link: None,
             sent: None,
+            tail: Tail::default(),
+            resend_tail: false,
         })
     }
 
@@ -198,20 +304,30 @@ impl SyslogSender {
     ) -> Result<usize, DeliveryError> {
         let mut attempt = 0;
         self.connector.new_delivery();
+        let mut failing_since = None;
+        let mut confirmed_before = progress.confirmed;
         loop {
             let error = match self.attempt(batch, progress, until, deadline, stats).await {
                 Ok(()) => return Ok(progress.confirmed),
                 Err(error) => error,
             };
             self.link = None;
+            self.resend_tail = !self.tail.is_empty();
             progress.base = None;
             progress.settle = None;
+            // An attempt that got records through ends the outage: a later one gets its own
+            // window (the retry cap and the backoff go on counting).
+            if progress.confirmed > confirmed_before {
+                confirmed_before = progress.confirmed;
+                failing_since = None;
+            }
             attempt += 1;
+            let since = *failing_since.get_or_insert_with(Instant::now);
             // A refused certificate with a stored key: it may have been rotated; read it, retry.
             let delay = if self.connector.reread_key_after(&error) {
                 Some(Duration::ZERO)
             } else {
-                self.retry.next_delay(attempt, &error, deadline)
+                self.retry.next_delay(attempt, &error, since, deadline)
             };
             let Some(delay) = delay else {
                 return Err(DeliveryError {
@@ -258,32 +374,83 @@ impl SyslogSender {
                 self.usable_link(warm, progress, deadline, stats).await?
             }
         };
+        match self
+            .attempt_on(&mut link, batch, progress, until, deadline, stats)
+            .await
+        {
+            Ok(true) => {
+                if progress.confirmed >= batch.records() && !progress.kept {
+                    self.tail.keep(batch, progress.first_on_link, link.written);
+                    progress.kept = true;
+                }
+                self.link = Some(link);
+                Ok(())
+            }
+            Ok(false) => {
+                // Closed in order: the receiver read everything.
+                self.tail.clear();
+                Ok(())
+            }
+            Err(error) => {
+                self.tail.forget_read(link.acked_seen);
+                Err(self.refusal_or(error, &link))
+            }
+        }
+    }
+
+    /// The body of [`SyslogSender::attempt`] on `link`; returns whether the connection stays
+    /// open.
+    async fn attempt_on(
+        &mut self,
+        link: &mut Link,
+        batch: &Batch,
+        progress: &mut Progress,
+        until: Until,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<bool, TransportError> {
         if progress.base.is_none() {
-            self.write_rest(&mut link, batch, progress, deadline, stats)
+            self.write_rest(link, batch, progress, deadline, stats)
                 .await?;
         }
         if until == Until::Confirmed {
+            let settle = progress.settle.take();
             let open = self
-                .await_acknowledgement(
-                    &mut link.connection,
-                    progress.settle.take(),
-                    deadline,
-                    stats,
-                )
+                .await_acknowledgement(&mut link.connection, settle, deadline, stats)
                 .await?;
+            link.verified |= settle.is_some();
+            link.acked_seen = link.written;
             progress.confirmed = batch.records();
-            if !open {
-                return Ok(());
-            }
+            return Ok(open);
         }
-        self.link = Some(link);
-        Ok(())
+        Ok(true)
     }
 
-    /// The warm connection if the receiver has not closed it, else a new one (whose settle wait
-    /// `progress` then owes).
+    /// Some TLS receivers (rsyslog's gtls driver, over TLS 1.2 and 1.3) refuse our client
+    /// certificate (or its absence, or us by an allow list) after completing the handshake, by
+    /// ending the connection without an alert: a new TLS connection lost right after our
+    /// Finished, before it was verified, is that refusal, which no retry can cure.
+    fn refusal_or(&self, error: TransportError, link: &Link) -> TransportError {
+        let lost = matches!(
+            error,
+            TransportError::Write(_)
+                | TransportError::ResetAfterSend { tls: None, .. }
+                | TransportError::ClosedMidBatch
+        );
+        if lost && !link.verified && link.connection.is_tls() {
+            TransportError::RefusedAfterHandshake {
+                target: self.connector.address(),
+                tls_without_client_cert: self.tls_without_client_cert(),
+            }
+        } else {
+            error
+        }
+    }
+
+    /// The warm connection if the receiver has not closed it (and no failback to the first
+    /// SYSLOG_HOST entry is due), else a new one (whose settle wait `progress` then owes).
     async fn usable_link(
-        &self,
+        &mut self,
         warm: Option<Link>,
         progress: &mut Progress,
         deadline: Instant,
@@ -291,9 +458,20 @@ impl SyslogSender {
     ) -> Result<Link, TransportError> {
         if let Some(mut link) = warm {
             match link.connection.peer() {
+                _ if self.connector.failback_due() => {
+                    // Closed by us with everything acknowledged: a receiver that is alive reads it.
+                    tracing::info!(target = %self.target(), "failback window over; trying the first SYSLOG_HOST entry again");
+                    self.tail.clear();
+                }
                 Peer::Open => return Ok(link),
-                peer => {
-                    tracing::info!(target = %self.target(), ?peer, "receiver closed the idle connection; reconnecting");
+                Peer::Closed => {
+                    tracing::info!(target = %self.target(), "receiver closed the idle connection; reconnecting");
+                    self.tail.clear();
+                }
+                peer @ Peer::Failed(_) => {
+                    self.tail.forget_read(link.acked_seen);
+                    tracing::warn!(target = %self.target(), ?peer, tail_bytes = self.tail.bytes.len(), "receiver reset the idle connection; reconnecting to send the last records again");
+                    self.resend_tail = !self.tail.is_empty();
                 }
             }
         }
@@ -301,37 +479,50 @@ impl SyslogSender {
         // a client (an untrusted or missing client certificate, a sender not on the allow list)
         // accept the connection and drop it a moment later.
         let started = Instant::now();
-        let connection = self.connector.connect(deadline).await?;
+        let connection = self.connector.connect(deadline, stats).await?;
         let took = started.elapsed();
         stats.connect = Some(stats.connect.unwrap_or_default() + took);
-        progress.settle = Some(took.clamp(SETTLE_MIN, SETTLE_MAX));
+        let least = if connection.is_tls() {
+            TLS_SETTLE_MIN
+        } else {
+            SETTLE_MIN
+        };
+        progress.settle = Some(took.clamp(least, SETTLE_MAX));
         Ok(Link {
             connection,
             written: 0,
+            verified: false,
+            acked_seen: 0,
         })
     }
 
     /// Writes the batch from its first unconfirmed record, a chunk at a time, confirming between
     /// chunks whatever the receiver has acknowledged by then (without waiting for it).
     async fn write_rest(
-        &self,
+        &mut self,
         link: &mut Link,
         batch: &Batch,
         progress: &mut Progress,
         deadline: Instant,
         stats: &mut DeliveryStats,
     ) -> Result<(), TransportError> {
+        if std::mem::take(&mut self.resend_tail) {
+            self.write_tail(link, deadline, stats).await?;
+            // The tail now sits on this connection, just before the batch.
+            self.tail.end = link.written;
+        }
         let from = batch.record_start(progress.confirmed);
         let base = Anchor {
             batch: from,
             connection: link.written,
         };
         progress.base = Some(base);
+        progress.first_on_link = progress.confirmed;
         for chunk in batch.bytes()[from..].chunks(CHUNK) {
             if progress.settle.is_none() {
                 // What a reset would make us send again stays bounded, this chunk included: a
                 // receiver slower than us is waited for before the chunk is written.
-                let allowed = MAX_UNCONFIRMED - chunk.len();
+                let allowed = MAX_UNACKNOWLEDGED - chunk.len();
                 self.await_unacknowledged(&link.connection, allowed, deadline)
                     .await?;
                 self.note_acknowledged(link, batch, base, progress)?;
@@ -350,6 +541,8 @@ impl SyslogSender {
                 let open = self
                     .await_acknowledgement(&mut link.connection, Some(settle), deadline, stats)
                     .await?;
+                link.verified = true;
+                link.acked_seen = link.written;
                 progress.confirm_through(batch, base, link.written);
                 if !open && progress.confirmed < batch.records() {
                     return Err(TransportError::ClosedMidBatch);
@@ -359,10 +552,39 @@ impl SyslogSender {
         Ok(())
     }
 
+    /// Writes the kept tail of earlier batches on a new connection, first: the connection that
+    /// carried it was reset, and the receiver may have lost it unread.
+    async fn write_tail(
+        &self,
+        link: &mut Link,
+        deadline: Instant,
+        stats: &mut DeliveryStats,
+    ) -> Result<(), TransportError> {
+        tracing::warn!(
+            target = %self.target(),
+            bytes = self.tail.bytes.len(),
+            records = self.tail.records.len(),
+            "sending the last records of the lost connection again (the receiver may not have kept them)"
+        );
+        for chunk in self.tail.bytes.chunks(CHUNK) {
+            self.await_unacknowledged(&link.connection, MAX_UNACKNOWLEDGED - chunk.len(), deadline)
+                .await?;
+            let write_budget = budget(self.write_timeout, deadline)?;
+            match timeout(write_budget, link.connection.write_chunk(chunk)).await {
+                Ok(Ok(())) => {}
+                Ok(Err(e)) => return Err(TransportError::Write(e)),
+                Err(_) => return Err(self.timeout_error(write_budget, deadline)),
+            }
+            link.written += chunk.len() as u64;
+            stats.bytes_sent += chunk.len() as u64;
+        }
+        Ok(())
+    }
+
     /// Confirms the records whose bytes the receiver's TCP has acknowledged, if the connection is
     /// still open; a receiver that closed or reset it ends the attempt at once.
     fn note_acknowledged(
-        &self,
+        &mut self,
         link: &mut Link,
         batch: &Batch,
         base: Anchor,
@@ -380,11 +602,8 @@ impl SyslogSender {
         }
         // An orderly close means the receiver read all it was sent (with unread data it resets):
         // only an open connection may still hold acknowledged bytes unread.
-        let unread = if peer == Peer::Open {
-            UNREAD_ALLOWANCE
-        } else {
-            0
-        };
+        let unread = if peer == Peer::Open { RESEND_TAIL } else { 0 };
+        link.acked_seen = link.acked_seen.max(acknowledged);
         progress.confirm_through(batch, base, acknowledged.saturating_sub(unread));
         match peer {
             // Closed in order having read everything acknowledged: the rest goes on a new one.
@@ -507,5 +726,42 @@ mod tests {
         // What the connection carried before the batch confirms nothing new.
         assert_eq!(anchor.batch_offset(0), 1_000);
         assert_eq!(anchor.batch_offset(u64::MAX), usize::MAX);
+    }
+
+    #[test]
+    fn the_tail_keeps_whole_records_within_its_bound_and_forgets_what_is_surely_read() {
+        const MIB: usize = 1024 * 1024;
+        let mut tail = Tail::default();
+        // Four 1.5 MiB records: the last 4 MiB reach into the second, which is kept whole.
+        let record = vec![b'x'; MIB + MIB / 2];
+        for end in 1..=4u64 {
+            tail.push(&record, [record.len()], end * record.len() as u64);
+        }
+        assert_eq!(tail.records.len(), 3);
+        assert_eq!(tail.bytes.len(), 3 * record.len());
+        assert_eq!(tail.end, 4 * record.len() as u64);
+        // Acknowledged up to the end: the tail is what may still be unread, nothing is dropped.
+        tail.forget_read(tail.end);
+        assert_eq!(tail.records.len(), 3);
+        // 4 MiB acknowledged beyond the second record's end: that one is surely read.
+        tail.forget_read(2 * record.len() as u64 + RESEND_TAIL);
+        assert_eq!(tail.records.len(), 2);
+        assert_eq!(tail.bytes.len(), 2 * record.len());
+        tail.forget_read(u64::MAX);
+        assert!(tail.is_empty() && tail.records.is_empty());
+        // A record longer than the bound is kept: its end may be unread.
+        let huge = vec![b'y'; 5 * MIB];
+        tail.push(&huge, [huge.len()], 10 * MIB as u64);
+        assert_eq!(tail.records.len(), 1);
+        tail.push(
+            &record,
+            [record.len()],
+            10 * MIB as u64 + record.len() as u64,
+        );
+        assert_eq!(
+            tail.records.len(),
+            2,
+            "5 MiB + 1.5 MiB: the huge one still reaches in"
+        );
     }
 }

@@ -258,13 +258,19 @@ fn custom_roots(pem: &str) -> Result<RootCertStore, TlsSetupError> {
     Ok(roots)
 }
 
-/// Whether a failed handshake is the server certificate's fault: retrying cannot help.
+/// Whether a failed handshake is a certificate's fault, the server's (refused by us) or ours
+/// (refused by the server's alert, as TLS 1.2 receivers do during the handshake): retrying
+/// cannot help.
 pub fn is_certificate_error(error: &std::io::Error) -> bool {
+    use rustls::AlertDescription::{AccessDenied, BadCertificate, CertificateRequired, UnknownCA};
     matches!(
         error
             .get_ref()
             .and_then(|e| e.downcast_ref::<rustls::Error>()),
         Some(rustls::Error::InvalidCertificate(_))
+            | Some(rustls::Error::AlertReceived(
+                BadCertificate | CertificateRequired | UnknownCA | AccessDenied
+            ))
     )
 }
 

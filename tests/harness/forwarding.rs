@@ -33,6 +33,9 @@ pub fn tcp(port: u16) -> Destination {
     Destination {
         host: "127.0.0.1".into(),
         port,
+        alternates: Vec::new(),
+        failback: Duration::from_secs(300),
+        retry_for: Duration::from_secs(10),
         transport: Transport::Tcp,
         tls: None,
         connect_timeout: Duration::from_secs(2),
@@ -65,6 +68,7 @@ pub fn relp(port: u16) -> Destination {
 /// A forwarder for `destination` (over TCP or RELP, as it says) that retries fast.
 pub fn forwarder(destination: &Destination, settings: SyslogSettings) -> Forwarder<FileFindings> {
     let retry = RetryPolicy {
+        window: destination.retry_for,
         retries: 2,
         first_delay: Duration::from_millis(20),
         max_delay: Duration::from_millis(100),

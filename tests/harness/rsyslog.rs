@@ -19,6 +19,9 @@ pub struct RsyslogOptions {
     pub tls_driver: &'static str,
     /// `anon`, or `x509/certvalid` to require a client certificate.
     pub tls_auth_mode: &'static str,
+    /// gtls only: a GnuTLS priority string for the TLS input, e.g. `NORMAL:-VERS-TLS1.3` to
+    /// offer TLS 1.2 only.
+    pub gnutls_priority: Option<&'static str>,
     /// SANs of the server certificate.
     pub names: Vec<String>,
     /// Serve an expired server certificate.
@@ -39,6 +42,7 @@ impl Default for RsyslogOptions {
             max_message_size: 64 * 1024,
             tls_driver: "gtls",
             tls_auth_mode: "anon",
+            gnutls_priority: None,
             names: vec!["localhost".into(), "127.0.0.1".into()],
             expired_certificate: false,
             self_signed_certificate: false,
@@ -128,7 +132,7 @@ input(type="imrelp" address="127.0.0.1" port="{relp_tls_port}" ruleset="store" t
 module(load="imtcp" maxSessions="50")
 input(type="imtcp" address="127.0.0.1" port="{tcp_port}" name="tcp" ruleset="store")
 input(type="imtcp" address="127.0.0.1" port="{tls_port}" name="tls" ruleset="store"
-      streamDriver.name="{driver}" streamDriver.mode="1" streamDriver.authMode="{auth}")
+      streamDriver.name="{driver}" streamDriver.mode="1" streamDriver.authMode="{auth}"{priority})
 {relp}{main_queue}template(name="json" type="list" option.jsonf="on") {{
   property(outname="pri" name="pri" format="jsonf")
   property(outname="severity" name="syslogseverity" format="jsonf")
@@ -148,6 +152,10 @@ ruleset(name="store"{ruleset_queue}) {{
             max = options.max_message_size,
             driver = options.tls_driver,
             auth = options.tls_auth_mode,
+            priority = options
+                .gnutls_priority
+                .map(|p| format!(" gnutlsPriorityString=\"{p}\""))
+                .unwrap_or_default(),
         );
         std::fs::write(dir.join("rsyslog.conf"), config).expect("write rsyslog.conf");
         let mut rsyslog = Rsyslog {

@@ -5,7 +5,8 @@
 //! is taken only once complete, and a frame announcing more data than [`MAX_RESPONSE_DATA`] is
 //! refused before anything is buffered for it.
 
-/// The largest transaction number; the one after it is 1 again (0 is reserved for hints).
+/// The largest transaction number (0 is reserved for hints). The spec wraps to 1 after it; a
+/// session here never gets that far (see `Session::numbers_left`).
 pub const MAX_TXNR: u32 = 999_999_999;
 /// TXNR and DATALEN have at most 9 digits.
 const MAX_DIGITS: usize = 9;
@@ -19,12 +20,6 @@ pub const MAX_DATA: usize = 999_999_999;
 /// How much of a receiver's human-readable status text is kept for error messages.
 const MAX_STATUS_TEXT: usize = 80;
 
-/// The transaction number after `txnr`: 1 follows [`MAX_TXNR`] (the spec's "latched at
-/// 999,999,999; after that TXNR, the next TXNR is 1").
-pub fn next_txnr(txnr: u32) -> u32 {
-    if txnr >= MAX_TXNR { 1 } else { txnr + 1 }
-}
-
 /// Why a frame could not be written.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EncodeError {
@@ -34,7 +29,12 @@ pub enum EncodeError {
     )]
     DataTooLong(usize),
     #[error("transaction number {0} is outside 0-999,999,999")]
-    Txnr(u32),
+    Txnr(u64),
+    #[error(
+        "the RELP session has used up its transaction numbers (999,999,998 frames); a new \
+         session takes the rest"
+    )]
+    NumbersUsedUp,
 }
 
 /// Appends the frame `txnr command datalen [data]` + LF to `out`. `command` is one of ours (ASCII
@@ -46,7 +46,7 @@ pub fn encode_frame(
     data: &[u8],
 ) -> Result<(), EncodeError> {
     if txnr > MAX_TXNR {
-        return Err(EncodeError::Txnr(txnr));
+        return Err(EncodeError::Txnr(u64::from(txnr)));
     }
     if data.len() > MAX_DATA {
         return Err(EncodeError::DataTooLong(data.len()));
@@ -325,15 +325,12 @@ mod tests {
         assert_eq!(frame(3, "close", b""), b"3 close 0\n");
         assert_eq!(
             encode_frame(&mut Vec::new(), MAX_TXNR + 1, "close", b""),
-            Err(EncodeError::Txnr(MAX_TXNR + 1))
+            Err(EncodeError::Txnr(u64::from(MAX_TXNR) + 1))
         );
     }
 
     #[test]
-    fn transaction_numbers_wrap_to_one() {
-        assert_eq!(next_txnr(1), 2);
-        assert_eq!(next_txnr(MAX_TXNR - 1), MAX_TXNR);
-        assert_eq!(next_txnr(MAX_TXNR), 1);
+    fn the_largest_transaction_number_is_encoded() {
         assert_eq!(frame(MAX_TXNR, "close", b""), b"999999999 close 0\n");
     }
 

@@ -75,7 +75,11 @@ pub enum RelpError {
 impl RelpError {
     /// Errors that another session cannot fix.
     pub fn is_permanent(&self) -> bool {
-        matches!(self, RelpError::Offers(_) | RelpError::Encode(_))
+        // Used-up transaction numbers are cured by the next session.
+        matches!(
+            self,
+            RelpError::Offers(_) | RelpError::Encode(codec::EncodeError::DataTooLong(_))
+        )
     }
 }
 

@@ -76,7 +76,7 @@ impl RelpSender {
             connector: Connector::new(destination)?,
             write_timeout: destination.write_timeout,
             window: window.max(1),
-            retry: RetryPolicy::default(),
+            retry: RetryPolicy::for_destination(destination),
             session: None,
         })
     }
@@ -109,6 +109,8 @@ impl RelpSender {
         let mut counts = stats.relp.unwrap_or_default();
         let mut attempt = 0;
         self.connector.new_delivery();
+        let mut failing_since = None;
+        let mut acknowledged_before = 0;
         let outcome = loop {
             let error = match self
                 .attempt(&messages, &mut progress, deadline, stats, &mut counts)
@@ -119,12 +121,19 @@ impl RelpSender {
             };
             self.session = None;
             let confirmed = messages.records_before(progress.first_open);
+            // A session that got messages through ends the outage: a later one gets its own
+            // window (the retry cap and the backoff go on counting).
+            if progress.first_open > acknowledged_before {
+                acknowledged_before = progress.first_open;
+                failing_since = None;
+            }
             attempt += 1;
+            let since = *failing_since.get_or_insert_with(Instant::now);
             // A refused certificate with a stored key: it may have been rotated; read it, retry.
             let delay = if self.connector.reread_key_after(&error) {
                 Some(std::time::Duration::ZERO)
             } else {
-                self.retry.next_delay(attempt, &error, deadline)
+                self.retry.next_delay(attempt, &error, since, deadline)
             };
             let Some(delay) = delay else {
                 break Err(DeliveryError {
@@ -231,12 +240,16 @@ impl RelpSender {
             if warm.numbers_left() < frames {
                 tracing::info!(target = %self.target(), "RELP transaction numbers nearly used up; starting a new session");
                 warm.close(self.connector.connect_timeout(), deadline).await;
+            } else if self.connector.failback_due() {
+                tracing::info!(target = %self.target(), "failback window over; trying the first SYSLOG_HOST entry again");
+                warm.close(self.connector.connect_timeout(), deadline).await;
             } else if warm.is_reusable() {
                 return Ok(warm);
             }
         }
         let started = Instant::now();
-        let connection = self.connector.connect(deadline).await?;
+        let connection = self.connector.connect(deadline, stats).await?;
+        let tls = connection.is_tls();
         let session = Session::open(
             connection,
             self.window,
@@ -244,7 +257,27 @@ impl RelpSender {
             deadline,
             self.connector.tls_without_client_cert(),
         )
-        .await?;
+        .await
+        .map_err(|error| {
+            // Some TLS receivers refuse a client by ending the connection right after the
+            // handshake, with no alert: before `open` is answered, that is a refusal no retry
+            // can cure.
+            let lost = matches!(
+                error,
+                TransportError::Write(_)
+                    | TransportError::ResetAfterSend { tls: None, .. }
+                    | TransportError::Relp(RelpError::Closed { opening: true, .. })
+                    | TransportError::Relp(RelpError::Read(_))
+            );
+            if lost && tls {
+                TransportError::RefusedAfterHandshake {
+                    target: self.connector.address(),
+                    tls_without_client_cert: self.connector.tls_without_client_cert(),
+                }
+            } else {
+                error
+            }
+        })?;
         stats.connect = Some(stats.connect.unwrap_or_default() + started.elapsed());
         tracing::debug!(target = %self.target(), elapsed = ?started.elapsed(), "RELP session open");
         Ok(session)

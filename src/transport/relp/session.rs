@@ -11,7 +11,7 @@ use tokio::time::{Instant, timeout};
 
 use super::RelpError;
 use super::codec::{
-    Decoder, MAX_TXNR, Response, encode_frame, next_txnr, parse_response, printable,
+    Decoder, EncodeError, MAX_TXNR, Response, encode_frame, parse_response, printable,
 };
 use super::offers::{check_server_offers, client_offers};
 use crate::transport::TransportError;
@@ -22,6 +22,9 @@ use crate::transport::retry::budget;
 const READ_CHUNK: usize = 16 * 1024;
 /// The transaction number of `open`: a session starts at 1.
 const OPEN_TXNR: u32 = 1;
+/// The last transaction number a `syslog` frame may take: [`MAX_TXNR`] itself is kept for
+/// `close`, so that a session whose numbers are used up can still end politely.
+const LAST_SYSLOG_TXNR: u64 = MAX_TXNR as u64 - 1;
 
 /// The receiver's verdict on one frame.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,7 +38,10 @@ pub enum Answer {
 pub struct Session {
     connection: Connection,
     decoder: Decoder,
-    next_txnr: u32,
+    /// The transaction number the next frame takes. Counted in 64 bits and never wrapped: a
+    /// session never reuses a number (the window matches answers by number), it is replaced
+    /// before the numbers run out (see [`Session::numbers_left`]).
+    next_txnr: u64,
     /// Frames sent and not answered yet, oldest first: (transaction number, tag).
     window: VecDeque<(u32, usize)>,
     capacity: usize,
@@ -59,7 +65,7 @@ impl Session {
         let mut session = Session {
             connection,
             decoder: Decoder::default(),
-            next_txnr: OPEN_TXNR,
+            next_txnr: u64::from(OPEN_TXNR),
             window: VecDeque::with_capacity(capacity),
             capacity: capacity.max(1),
             out: Vec::new(),
@@ -69,7 +75,7 @@ impl Session {
         encode_frame(&mut session.out, OPEN_TXNR, "open", &client_offers())
             .map_err(RelpError::from)?;
         session.write(limit, deadline).await?;
-        session.next_txnr = next_txnr(OPEN_TXNR);
+        session.next_txnr = u64::from(OPEN_TXNR) + 1;
         while session.open_answer()?.is_none() {
             session.receive(limit, deadline, true).await?;
         }
@@ -118,11 +124,22 @@ impl Session {
         self.window.len()
     }
 
-    /// Transaction numbers this session can still use before the numbers wrap. librelp's receiver
-    /// expects 1,000,000,000 after 999,999,999 (a number its own parser refuses) where the spec
-    /// says 1, so a session is replaced before it gets there rather than trusting either.
+    /// Transaction numbers this session can still give `syslog` frames. The numbers never wrap
+    /// within a session: librelp's receiver expects 1,000,000,000 after 999,999,999 (a number its
+    /// own parser refuses) where the spec says 1, and a wrapped number could match the answer of
+    /// an older frame still in the window. So a session is replaced before it gets there rather
+    /// than trusting either; 0 once used up, and it stays 0.
     pub fn numbers_left(&self) -> usize {
-        (MAX_TXNR - self.next_txnr + 1) as usize
+        let left = (LAST_SYSLOG_TXNR + 1).saturating_sub(self.next_txnr);
+        usize::try_from(left).unwrap_or(usize::MAX)
+    }
+
+    /// The next transaction number as it goes on the wire, or the error that says it cannot.
+    fn wire_txnr(&self) -> Result<u32, EncodeError> {
+        u32::try_from(self.next_txnr)
+            .ok()
+            .filter(|&txnr| txnr <= MAX_TXNR)
+            .ok_or(EncodeError::Txnr(self.next_txnr))
     }
 
     /// Bytes encoded and not written yet.
@@ -131,15 +148,25 @@ impl Session {
     }
 
     /// Encodes `message` as the next `syslog` frame; [`Session::write`] sends it.
+    /// With no transaction number left the session fails (the sender then opens a new one).
     pub fn queue(&mut self, message: &[u8], tag: usize) -> Result<(), TransportError> {
-        debug_assert!(self.room() > 0 && self.numbers_left() > 0);
-        let txnr = self.next_txnr;
-        if let Err(e) = encode_frame(&mut self.out, txnr, "syslog", message) {
-            self.healthy = false;
-            return Err(RelpError::from(e).into());
-        }
+        debug_assert!(self.room() > 0);
+        let encoded = if self.numbers_left() == 0 {
+            Err(EncodeError::NumbersUsedUp)
+        } else {
+            self.wire_txnr().and_then(|txnr| {
+                encode_frame(&mut self.out, txnr, "syslog", message).map(|()| txnr)
+            })
+        };
+        let txnr = match encoded {
+            Ok(txnr) => txnr,
+            Err(e) => {
+                self.healthy = false;
+                return Err(RelpError::from(e).into());
+            }
+        };
         self.window.push_back((txnr, tag));
-        self.next_txnr = next_txnr(txnr);
+        self.next_txnr += 1;
         Ok(())
     }
 
@@ -315,7 +342,9 @@ impl Session {
             return;
         }
         self.healthy = false;
-        let txnr = self.next_txnr;
+        let Ok(txnr) = self.wire_txnr() else {
+            return;
+        };
         if encode_frame(&mut self.out, txnr, "close", b"").is_err()
             || self.write(limit, deadline).await.is_err()
         {
@@ -353,7 +382,10 @@ impl Drop for Session {
             return;
         }
         let mut close = Vec::with_capacity(24);
-        if encode_frame(&mut close, self.next_txnr, "close", b"").is_ok() {
+        let Ok(txnr) = self.wire_txnr() else {
+            return;
+        };
+        if encode_frame(&mut close, txnr, "close", b"").is_ok() {
             self.connection.write_now(&close);
         }
     }
@@ -391,5 +423,123 @@ fn read_error(
         }
         .into(),
         None => RelpError::Read(error).into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::{TcpListener, TcpStream};
+
+    /// A receiver that answers every frame `200 OK` (`close` with an empty answer) and returns
+    /// the transaction numbers and commands it saw, once the client hangs up.
+    async fn answering_peer() -> (std::net::SocketAddr, tokio::task::JoinHandle<Vec<String>>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap();
+        let peer = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut seen = Vec::new();
+            let mut pending = Vec::new();
+            let mut buf = [0u8; 4096];
+            loop {
+                let n = socket.read(&mut buf).await.unwrap_or(0);
+                if n == 0 {
+                    return seen;
+                }
+                pending.extend_from_slice(&buf[..n]);
+                // Frames here are `TXNR COMMAND LEN[ DATA]\n` with no LF inside the data.
+                while let Some(end) = pending.iter().position(|&b| b == b'\n') {
+                    let line = String::from_utf8_lossy(&pending[..end]).into_owned();
+                    pending.drain(..=end);
+                    let mut fields = line.splitn(3, ' ');
+                    let txnr = fields.next().unwrap_or_default().to_owned();
+                    let command = fields.next().unwrap_or_default().to_owned();
+                    let answer = if command == "close" {
+                        format!("{txnr} rsp 0\n")
+                    } else {
+                        format!("{txnr} rsp 6 200 OK\n")
+                    };
+                    socket.write_all(answer.as_bytes()).await.unwrap();
+                    seen.push(format!("{txnr} {command}"));
+                }
+            }
+        });
+        (address, peer)
+    }
+
+    /// A session already open (as if `open` had been answered) whose next number is `next`.
+    async fn session_at(address: std::net::SocketAddr, next: u64) -> Session {
+        let stream = TcpStream::connect(address).await.unwrap();
+        Session {
+            connection: Connection::Tcp(stream),
+            decoder: Decoder::default(),
+            next_txnr: next,
+            window: VecDeque::new(),
+            capacity: 8,
+            out: Vec::new(),
+            healthy: true,
+            tls_without_client_cert: false,
+        }
+    }
+
+    async fn send(session: &mut Session, tags: std::ops::Range<usize>) -> Vec<usize> {
+        let limit = Duration::from_secs(5);
+        let deadline = Instant::now() + limit;
+        for tag in tags {
+            session.queue(b"<134>1 - - - - - - x", tag).unwrap();
+        }
+        session.write(limit, deadline).await.unwrap();
+        let mut acknowledged = Vec::new();
+        while session.in_flight() > 0 {
+            session
+                .answers(limit, deadline, |answer| match answer {
+                    Answer::Acknowledged(tag) => acknowledged.push(tag),
+                    Answer::Refused { tag, status } => panic!("{tag} refused: {status}"),
+                })
+                .await
+                .unwrap();
+        }
+        acknowledged
+    }
+
+    #[tokio::test]
+    async fn a_batch_ending_at_the_last_number_leaves_none_and_never_wraps() {
+        let (address, peer) = answering_peer().await;
+        let mut session = session_at(address, LAST_SYSLOG_TXNR - 2).await;
+        assert_eq!(session.numbers_left(), 3);
+        // The batch takes 999,999,996 to 999,999,998: the last numbers a syslog frame may use.
+        assert_eq!(send(&mut session, 0..3).await, vec![0, 1, 2]);
+        assert_eq!(session.numbers_left(), 0, "used up, not wrapped to 1");
+        // A further frame is refused, and not permanently: a new session carries it.
+        let error = session.queue(b"x", 3).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                TransportError::Relp(RelpError::Encode(EncodeError::NumbersUsedUp))
+            ),
+            "{error:?}"
+        );
+        assert!(!error.is_permanent(), "{error}");
+        assert_eq!(session.numbers_left(), 0);
+        assert_eq!(session.in_flight(), 0);
+        drop(session);
+        let seen = peer.await.unwrap();
+        assert_eq!(
+            seen,
+            ["999999996 syslog", "999999997 syslog", "999999998 syslog"],
+            "the failed queue made the session unhealthy: no close, and no number reused"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_used_up_session_still_closes_with_the_largest_number() {
+        let (address, peer) = answering_peer().await;
+        let mut session = session_at(address, LAST_SYSLOG_TXNR).await;
+        assert_eq!(send(&mut session, 0..1).await, vec![0]);
+        assert_eq!(session.numbers_left(), 0);
+        let limit = Duration::from_secs(5);
+        session.close(limit, Instant::now() + limit).await;
+        assert_eq!(peer.await.unwrap(), ["999999998 syslog", "999999999 close"]);
     }
 }
