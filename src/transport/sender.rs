@@ -523,7 +523,7 @@ impl SyslogSender {
                 // What a reset would make us send again stays bounded, this chunk included: a
                 // receiver slower than us is waited for before the chunk is written.
                 let allowed = MAX_UNACKNOWLEDGED - chunk.len();
-                self.await_unacknowledged(&link.connection, allowed, deadline)
+                self.await_unacknowledged(&mut link.connection, allowed, deadline)
                     .await?;
                 self.note_acknowledged(link, batch, base, progress)?;
             }
@@ -567,8 +567,12 @@ impl SyslogSender {
             "sending the last records of the lost connection again (the receiver may not have kept them)"
         );
         for chunk in self.tail.bytes.chunks(CHUNK) {
-            self.await_unacknowledged(&link.connection, MAX_UNACKNOWLEDGED - chunk.len(), deadline)
-                .await?;
+            self.await_unacknowledged(
+                &mut link.connection,
+                MAX_UNACKNOWLEDGED - chunk.len(),
+                deadline,
+            )
+            .await?;
             let write_budget = budget(self.write_timeout, deadline)?;
             match timeout(write_budget, link.connection.write_chunk(chunk)).await {
                 Ok(Ok(())) => {}
@@ -617,7 +621,7 @@ impl SyslogSender {
     /// Waits until at most `allowed` bytes written are still unacknowledged by the receiver's TCP.
     async fn await_unacknowledged(
         &self,
-        connection: &Connection,
+        connection: &mut Connection,
         allowed: usize,
         deadline: Instant,
     ) -> Result<(), TransportError> {
@@ -640,6 +644,14 @@ impl SyslogSender {
                 continue;
             }
             sleep(pause).await;
+            // A receiver that refused us (a TLS alert) or went away never acknowledges: tell it
+            // from a slow one now rather than at the end of the wait.
+            if let Peer::Failed(tls) = connection.peer() {
+                return Err(TransportError::ResetAfterSend {
+                    tls,
+                    tls_without_client_cert: self.tls_without_client_cert(),
+                });
+            }
             if polls > ACK_SPINS + ACK_POLLS_AT_FIRST_PAUSE {
                 pause = (pause * 2).min(ACK_PAUSE_MAX);
             }
