@@ -13,6 +13,10 @@ use harness::forwarding::*;
 use harness::rsyslog::{Rsyslog, RsyslogOptions};
 use tokio::time::Instant;
 
+/// The tests of this file run one at a time: a port they expect nobody to listen on (a killed
+/// rsyslogd's, a free one) could be taken by another test's rsyslogd.
+static ONE_AT_A_TIME: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 /// The destination the configuration makes of these variables (plus an organisation).
 fn configured(vars: &[(&str, String)]) -> Destination {
     let mut map: HashMap<String, String> = vars
@@ -37,6 +41,7 @@ fn messages(rsyslog: &Rsyslog) -> Vec<String> {
 
 #[tokio::test]
 async fn the_next_entry_takes_over_keeps_the_traffic_and_gives_it_back_after_the_window() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     const FAILBACK: Duration = Duration::from_secs(4);
     let mut first = Rsyslog::start();
     let mut second = Rsyslog::start();
@@ -103,6 +108,7 @@ async fn the_next_entry_takes_over_keeps_the_traffic_and_gives_it_back_after_the
 
 #[tokio::test]
 async fn every_entry_down_fails_naming_each_and_its_cause() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     let (a, b) = (harness::free_port(), harness::free_port());
     let destination = configured(&[
         ("SYSLOG_HOST", format!("127.0.0.1:{a},localhost")),
@@ -133,6 +139,7 @@ async fn every_entry_down_fails_naming_each_and_its_cause() {
 
 #[tokio::test]
 async fn over_tls_each_entry_is_verified_against_its_own_name() {
+    let _serial = ONE_AT_A_TIME.lock().await;
     // The second receiver's certificate names 127.0.0.1 only: verified against the first entry's
     // name (localhost), it would be refused.
     let mut first = Rsyslog::start();
