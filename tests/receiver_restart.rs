@@ -248,14 +248,6 @@ fn tcp_waits_out_a_receiver_restart_and_stores_every_record() {
     waits_out_the_restart("TCP", true, |r| tcp(r.tcp_port));
 }
 
-/// rsyslog's default queues read ahead of what is written: a kill loses what rsyslog held in
-/// memory as well as what its kernel held unread; the resend tail covers both, up to its 4 MiB.
-#[test]
-fn tcp_resends_what_a_killed_rsyslog_held_in_its_default_queues() {
-    let _serial = one_at_a_time();
-    waits_out_the_restart("TCP", false, |r| tcp(r.tcp_port));
-}
-
 #[test]
 fn a_one_second_retry_window_fails_cleanly_and_claims_only_what_is_stored() {
     let _serial = one_at_a_time();
