@@ -3,7 +3,7 @@
 
 mod harness;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use harness::batches::*;
@@ -11,7 +11,6 @@ use harness::emulator::{Emulator, FunctionProcess};
 use harness::encode::gzip;
 use harness::faulty::{Fault, FaultyProxy};
 use harness::rsyslog::{Received, Rsyslog};
-use harness::test_dir;
 use regex::Regex;
 use serde_json::{Value, json};
 
@@ -36,22 +35,7 @@ fn start_function_with(emulator: &Emulator, port: u16, extra: &[(&str, &str)]) -
 
 /// Invokes with `event`; returns the function's response.
 fn invoke(emulator: &Emulator, function: &FunctionProcess, event: &str) -> Value {
-    let file: PathBuf = test_dir("batch-event").join("event.json");
-    std::fs::write(&file, event).expect("write the event");
-    let outcome = emulator.invoke(&file);
-    assert!(
-        outcome.success,
-        "{}\n{}\nfunction log:\n{}",
-        outcome.stdout,
-        outcome.stderr,
-        function.log()
-    );
-    serde_json::from_str(outcome.stdout.trim()).unwrap_or_else(|e| {
-        panic!(
-            "the response is not JSON ({e}): {}\n{}",
-            outcome.stdout, outcome.stderr
-        )
-    })
+    emulator.invoke_event(function, event)
 }
 
 fn failures(response: &Value) -> Vec<String> {

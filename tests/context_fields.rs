@@ -4,7 +4,7 @@
 
 mod harness;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::Duration;
 
 use harness::batches::{awslogs_event, kinesis_event, log_data};
@@ -42,18 +42,9 @@ fn start_function(
     emulator.start_function(Path::new(env!("CARGO_BIN_EXE_aws-syslog-forwarder")), &env)
 }
 
+/// Invokes with `event`; returns the function's response.
 fn invoke(emulator: &Emulator, function: &FunctionProcess, event: &str) -> Value {
-    let file: PathBuf = test_dir("context-event").join("event.json");
-    std::fs::write(&file, event).expect("write the event");
-    let outcome = emulator.invoke(&file);
-    assert!(
-        outcome.success,
-        "{}\n{}\nfunction log:\n{}",
-        outcome.stdout,
-        outcome.stderr,
-        function.log()
-    );
-    serde_json::from_str(outcome.stdout.trim()).unwrap_or(Value::Null)
+    emulator.invoke_event(function, event)
 }
 
 fn subscription(owner: &str, group: &str, tag: &str) -> String {

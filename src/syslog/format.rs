@@ -190,22 +190,14 @@ impl Formatter {
         push_header_field(&mut before_id, &record.msg_id, 32);
         before_id.extend_from_slice(b" [");
         before_id.extend_from_slice(sd_id.as_bytes());
-        for (name, value) in record.origin.params.iter().filter(|(_, v)| !v.is_empty()) {
-            before_id.push(b' ');
-            before_id.extend_from_slice(name.as_bytes());
-            before_id.extend_from_slice(b"=\"");
-            push_sd_value(&mut before_id, value);
-            before_id.push(b'"');
-        }
+        let params = record.origin.params.iter();
+        push_sd_params(
+            &mut before_id,
+            params.map(|(name, value)| (*name, value.as_str())),
+        );
         before_id.extend_from_slice(b" id=\"");
         let mut after_id = b"\"".to_vec();
-        for (name, value) in self.context(record) {
-            after_id.push(b' ');
-            after_id.extend_from_slice(name.as_bytes());
-            after_id.extend_from_slice(b"=\"");
-            push_sd_value(&mut after_id, value);
-            after_id.push(b'"');
-        }
+        push_sd_params(&mut after_id, self.context(record));
         after_id.extend_from_slice(b"] ");
         self.push_prefix(record, &mut after_id);
         Template {
@@ -377,6 +369,17 @@ fn push_sd_element<'a>(
     let start = out.len();
     out.push(b'[');
     out.extend_from_slice(id.as_bytes());
+    let any = push_sd_params(out, params);
+    if any {
+        out.push(b']');
+    } else {
+        out.truncate(start);
+    }
+    any
+}
+
+/// Writes ` name="value"` for each non-empty value; whether it wrote any.
+fn push_sd_params<'a>(out: &mut Vec<u8>, params: impl Iterator<Item = (&'a str, &'a str)>) -> bool {
     let mut any = false;
     for (name, value) in params.filter(|(_, value)| !value.is_empty()) {
         any = true;
@@ -385,11 +388,6 @@ fn push_sd_element<'a>(
         out.extend_from_slice(b"=\"");
         push_sd_value(out, value);
         out.push(b'"');
-    }
-    if any {
-        out.push(b']');
-    } else {
-        out.truncate(start);
     }
     any
 }

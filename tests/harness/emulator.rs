@@ -120,6 +120,29 @@ impl Emulator {
     }
 }
 
+impl Emulator {
+    /// Invokes `function` with `event` (written to a file of its own), which must succeed; returns
+    /// the function's JSON response.
+    pub fn invoke_event(&self, function: &FunctionProcess, event: &str) -> serde_json::Value {
+        let file: PathBuf = test_dir("event").join("event.json");
+        std::fs::write(&file, event).expect("write the event");
+        let outcome = self.invoke(&file);
+        assert!(
+            outcome.success,
+            "{}\n{}\nfunction log:\n{}",
+            outcome.stdout,
+            outcome.stderr,
+            function.log()
+        );
+        serde_json::from_str(outcome.stdout.trim()).unwrap_or_else(|e| {
+            panic!(
+                "the response is not JSON ({e}): {}\n{}",
+                outcome.stdout, outcome.stderr
+            )
+        })
+    }
+}
+
 impl FunctionProcess {
     pub fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
