@@ -584,18 +584,7 @@ async fn a_secret_straddling_the_cut_of_a_long_line_is_redacted_and_the_line_fil
         std::path::Path::new(env!("CARGO_BIN_EXE_aws-syslog-forwarder")),
         &env,
     );
-    let event = harness::test_dir("s3-cut").join("event.json");
-    std::fs::write(&event, notification(&[(BUCKET, key, body.len())])).expect("write the event");
-    let outcome = emulator.invoke(&event);
-    assert!(
-        outcome.success,
-        "{}\n{}\nfunction log:\n{}",
-        outcome.stdout,
-        outcome.stderr,
-        function.log()
-    );
-    let response: serde_json::Value =
-        serde_json::from_str(outcome.stdout.trim()).expect("the response is JSON");
+    let response = emulator.invoke_event(&function, &notification(&[(BUCKET, key, body.len())]));
     assert_eq!(
         (response["records"].as_u64(), response["delivered"].as_u64()),
         (Some(3), Some(3)),
